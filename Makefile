@@ -1,0 +1,36 @@
+# Two commands on a fresh machine (README, Quick start):
+#   make demo   installs syndicator into .venv and runs `syndicator demo`
+#   make test   installs it with the test extras and runs lint, types and the whole suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint typecheck pytest install install-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+
+install-test: $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+demo: install
+	$(BIN)/syndicator demo
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-test
+	$(BIN)/mypy
+
+pytest: install-test
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,274 @@
+"""The ``syndicator`` command line: check, fetch, publish, status, serve, demo.
+
+Exit codes (CONTRACT): 0 success; 1 feeds.yaml invalid; 2 every feed failed, or the
+database or output folder is unusable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from syndicator import __version__, demo
+from syndicator.config import Config, ConfigError, FeedConfig, load_config
+from syndicator.pipeline import PassReport, publish_from_store, run_pass
+from syndicator.publish import PublishError
+from syndicator.server import make_server, serve_until_stopped, server_url
+from syndicator.status import status_document
+from syndicator.store import Store, StoreError
+
+log = logging.getLogger("syndicator")
+
+EXIT_OK = 0
+EXIT_CONFIG = 1
+EXIT_FAILED = 2
+
+
+class UsageError(Exception):
+    """The command line names something that does not exist (exit 2)."""
+
+
+def _default_config() -> Path:
+    return Path(os.environ.get("SYNDICATOR_CONFIG", "feeds.yaml"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="syndicator",
+        description="Poll partner feeds, merge duplicate stories, publish clean feeds.",
+    )
+    parser.add_argument("--version", action="version", version=f"syndicator {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=None,
+        help="feeds.yaml to use (default: ./feeds.yaml or $SYNDICATOR_CONFIG)",
+    )
+    common.add_argument(
+        "--log-level",
+        default=os.environ.get("SYNDICATOR_LOG_LEVEL", "INFO"),
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
+        help="log level for messages on stderr (default INFO)",
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs.add_parser("check", parents=[common], help="validate feeds.yaml")
+    fetch = verbs.add_parser("fetch", parents=[common], help="one pass: fetch, store, publish")
+    fetch.add_argument(
+        "--feed", action="append", default=[], metavar="ID", help="only this feed (repeatable)"
+    )
+    verbs.add_parser("publish", parents=[common], help="rebuild the published files from the store")
+    status = verbs.add_parser("status", parents=[common], help="health of every partner feed")
+    status.add_argument("--json", action="store_true", help="print one JSON document")
+    serve = verbs.add_parser("serve", parents=[common], help="serve the published folder")
+    serve.add_argument("--host", help="address to listen on (default: server.host)")
+    serve.add_argument("--port", type=int, help="port (default: server.port)")
+    demo = verbs.add_parser("demo", parents=[common], help="the whole pipeline on sample feeds")
+    demo.add_argument("--host", default="127.0.0.1", help="address to serve on")
+    demo.add_argument("--port", type=int, default=8080, help="port for the result (0: any)")
+    demo.add_argument("--dir", type=Path, help="keep the demo's files here (default: a temp dir)")
+    demo.add_argument(
+        "--no-serve", action="store_true", help="run one pass, print the result and exit"
+    )
+    return parser
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # we log one line per feed ourselves
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.log_level)
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "check": cmd_check,
+        "fetch": cmd_fetch,
+        "publish": cmd_publish,
+        "status": cmd_status,
+        "serve": cmd_serve,
+        "demo": cmd_demo,
+    }
+    try:
+        return handlers[args.verb](args)
+    except ConfigError as error:
+        _print_problems(error)
+        return EXIT_CONFIG
+    except (StoreError, PublishError, UsageError) as error:
+        print(f"syndicator: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _print_problems(error: ConfigError) -> None:
+    for problem in error.problems:
+        print(problem, file=sys.stderr)
+    count = len(error.problems)
+    print(f"{count} problem{'s' if count != 1 else ''} in the configuration", file=sys.stderr)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(args.config or _default_config())
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = _config(args)
+    enabled = len(config.enabled_feeds)
+    print(f"{config.path}: ok ({len(config.feeds)} feeds, {enabled} enabled)")
+    return EXIT_OK
+
+
+def _selected_feeds(config: Config, wanted: Sequence[str]) -> list[FeedConfig]:
+    if not wanted:
+        return list(config.enabled_feeds)
+    known = {feed.id: feed for feed in config.feeds}
+    selected = []
+    for feed_id in dict.fromkeys(wanted):
+        if feed_id not in known:
+            close = difflib.get_close_matches(feed_id, list(known), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise UsageError(f"no feed {feed_id!r} in {config.path}{hint}")
+        selected.append(known[feed_id])
+    return selected
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    config = _config(args)
+    feeds = _selected_feeds(config, args.feed)
+    with Store(config.storage.database) as store:
+        report = _run_pass_with_progress(config, store, feeds)
+    _print_summary(report)
+    if feeds and report.count("failed") == len(feeds):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _run_pass_with_progress(config: Config, store: Store, feeds: list[FeedConfig]) -> PassReport:
+    if not sys.stderr.isatty():
+        return run_pass(config, store, feeds)
+    with Progress(transient=True) as progress:
+        task = progress.add_task("fetching", total=len(feeds))
+        return run_pass(config, store, feeds, on_fetched=lambda _: progress.advance(task))
+
+
+def _print_summary(report: PassReport) -> None:
+    failed = [f for f in report.feeds if f.outcome == "failed"]
+    for feed in failed:
+        print(f"failed: {feed.message}", file=sys.stderr)
+    written = len(report.published.written) if report.published else 0
+    print(
+        f"{len(report.feeds)} feeds: {report.count('ok')} ok, "
+        f"{report.count('not_modified')} not modified, {len(failed)} failed; "
+        f"{report.new_stories} new stories, {report.updated_entries} updated; "
+        f"{written} files written"
+    )
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    config = _config(args)
+    with Store(config.storage.database) as store:
+        report = publish_from_store(config, store)
+    print(
+        f"published to {config.storage.output_dir}: {len(report.written)} files written, "
+        f"{len(report.unchanged)} unchanged"
+    )
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = _config(args)
+    with Store(config.storage.database) as store:
+        document = status_document(config, store)
+    if args.json:
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        status_table(document)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = _config(args)
+    output = config.storage.output_dir
+    output.mkdir(parents=True, exist_ok=True)
+    server = make_server(output, args.host or config.server.host, args.port or config.server.port)
+    print(f"serving {output} at {server_url(server)} (Ctrl-C to stop)", flush=True)
+    serve_until_stopped(server)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    folder = demo.demo_folder(args.dir)
+    partner_server = demo.start_partner_server()
+    try:
+        site = demo.output_server(folder, args.host, args.port)
+    except OSError as error:
+        raise UsageError(
+            f"cannot serve the demo on {args.host}:{args.port} ({error.strerror}); "
+            "pick another with --port (0: any free port)"
+        ) from error
+    config_path = demo.write_demo_config(folder, server_url(partner_server), server_url(site))
+    print(f"demo partners served at {server_url(partner_server)}")
+    print(f"demo configuration: {config_path}")
+    config = load_config(config_path)
+    with Store(config.storage.database) as store:
+        report = run_pass(config, store, list(config.enabled_feeds))
+    _print_summary(report)
+    if args.no_serve:
+        site.server_close()
+        partner_server.shutdown()
+        print(f"published files: {config.storage.output_dir}")
+        return EXIT_OK
+    url = server_url(site)
+    print(f"merged feeds: {url}index.html  {url}all.atom  {url}all.rss  {url}all.json")
+    print("Ctrl-C to stop", flush=True)
+    serve_until_stopped(site)
+    partner_server.shutdown()
+    return EXIT_OK
+
+
+def status_table(document: dict[str, Any]) -> None:
+    """The status document as a table for people."""
+    table = Table(title=f"{document['stories']} stories from {document['entries']} entries")
+    for column in ("feed", "health", "last attempt", "last success", "HTTP", "entries"):
+        table.add_column(column)
+    table.add_column("errors", justify="right")
+    table.add_column("next due")
+    table.add_column("last error / warning", overflow="fold")
+    colours = {"ok": "green", "failing": "red", "new": "yellow", "disabled": "dim"}
+    for feed in document["feeds"]:
+        health = feed["health"]
+        table.add_row(
+            feed["id"],
+            f"[{colours[health]}]{health}[/]",
+            _short_time(feed["last_attempt"]),
+            _short_time(feed["last_success"]),
+            str(feed["http_status"] or "-"),
+            str(feed["entries"]),
+            str(feed["consecutive_errors"]),
+            _short_time(feed["next_due"]),
+            feed["last_error"] or feed["warning"] or "",
+        )
+    Console(soft_wrap=False).print(table)
+
+
+def _short_time(value: str | None) -> str:
+    return value.replace("T", " ").removesuffix("+00:00") if value else "-"

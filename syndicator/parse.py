@@ -1,0 +1,468 @@
+"""Partner feed bytes -> ParsedFeed: RSS, RDF and Atom through feedparser, JSON Feed by hand.
+
+``parse_feed`` is the only entry point. It returns plain dataclasses (``syndicator.model``)
+and raises ``ParseError`` with an operator sentence when the body is not a usable feed.
+
+What feedparser gets wrong and what we do about it (STACK-NOTES.md; each has a test in
+tests/test_parse.py):
+
+- it cannot read JSON Feed: ``_parse_json_feed`` does;
+- given str/bytes it may open a file or URL: it only ever gets ``io.BytesIO(body)``;
+- its sanitizer and relative-URI rewriting are slow and incomplete: both off, normalize
+  sanitizes with nh3 and resolves against ``ParsedEntry.base``;
+- entity expansion is unbounded: a DOCTYPE declaring entities is refused before parsing;
+- some character references (``&#xD800;``) raise instead of setting bozo: every call wrapped;
+- a guid without ``isPermaLink="false"`` is resolved against the base URL in ``entry.id``:
+  we pass no Content-Location, so the base is empty and ``entry.id`` is the raw guid. An
+  ``xml:base`` inside the document still applies (feedparser gives no way to switch it off);
+  that id is stable as long as the partner keeps its xml:base.
+"""
+
+from __future__ import annotations
+
+import calendar
+import html
+import io
+import json
+import re
+import time
+import xml.sax
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+
+from syndicator.model import Enclosure, ParsedEntry, ParsedFeed
+
+__all__ = ["ParseError", "parse_feed"]
+
+
+class ParseError(Exception):
+    """The body is not a usable feed. ``str()`` is an operator sentence without the feed id."""
+
+
+_BOM = b"\xef\xbb\xbf"
+_JSON_TYPES = ("application/feed+json", "application/json")
+_HTML_TYPES = ("text/html",)
+_HTML_CONTENT_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+_ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
+# Comments may precede <html>. The comment body cannot contain "-->", so each comment has
+# one way to match: a lazy ".*?" here backtracks exponentially (test_many_comments_...).
+_HTML_START = re.compile(
+    rb"^\s*(?:<!--(?:[^-]|-(?!->))*-->\s*)*<(?:!DOCTYPE\s+html|html[\s>])", re.I
+)
+_HTML_TITLE = re.compile(rb"<title[^>]*>(.*?)</title", re.I | re.S)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_JSON_FEED_VERSION = re.compile(r"^https?://jsonfeed\.org/version/(\d+(?:\.\d+)?)/?$")
+
+
+def parse_feed(body: bytes, *, content_type: str | None, url: str) -> ParsedFeed:
+    """Parse a partner feed body.
+
+    ``content_type`` is the response's Content-Type header (charset included) when known;
+    ``url`` is the feed URL, used as ``ParsedEntry.base`` when the feed gives no xml:base.
+    """
+    stripped = body.lstrip(_BOM + b" \t\r\n")
+    if not stripped:
+        raise ParseError("empty response body")
+    if _looks_like_json(stripped, content_type):
+        return _parse_json_feed(body, url)
+    if _declares_entities(body):
+        raise ParseError(
+            "refused: the feed declares XML entities in its DOCTYPE (entity expansion attack?)"
+        )
+    return _parse_with_feedparser(body, content_type, url)
+
+
+# --- detection ------------------------------------------------------------------------
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _looks_like_json(stripped: bytes, content_type: str | None) -> bool:
+    if stripped.startswith(b"{"):
+        return True
+    # A JSON content type on a body that is obviously markup: believe the body.
+    return _media_type(content_type) in _JSON_TYPES and not stripped.startswith(b"<")
+
+
+def _declares_entities(body: bytes) -> bool:
+    """True when a DOCTYPE is followed by an ``<!ENTITY`` declaration.
+
+    Deliberately conservative: any ``<!ENTITY`` after a DOCTYPE counts, so tricks that hide
+    the internal subset from a regex (comments, quoted ``>``) cannot slip through. UTF-16/32
+    bodies are checked with their NUL bytes removed, which leaves the ASCII markup intact.
+    """
+    if b"\x00" in body[:4]:
+        body = body.replace(b"\x00", b"")
+    doctype = _DOCTYPE.search(body)
+    return doctype is not None and _ENTITY.search(body, doctype.end()) is not None
+
+
+def _html_page_error(body: bytes, content_type: str | None) -> ParseError | None:
+    media_type = _media_type(content_type)
+    head = body[:8192].lstrip(_BOM)
+    if media_type not in _HTML_TYPES and not _HTML_START.match(head):
+        return None
+    described = content_type.strip() if content_type else "no Content-Type"
+    title = _HTML_TITLE.search(head)
+    titled = ""
+    if title:
+        text = " ".join(title.group(1).decode("utf-8", "replace").split())
+        if text:
+            titled = f' titled "{html.unescape(text)[:80]}"'
+    return ParseError(f"not a feed: the server sent an HTML page{titled} ({described})")
+
+
+# --- feedparser: RSS, RDF, Atom -------------------------------------------------------
+
+
+def _parse_with_feedparser(body: bytes, content_type: str | None, url: str) -> ParsedFeed:
+    # No Content-Location header on purpose: with one, feedparser resolves guids
+    # against it and entry.id stops being the raw guid (tests/test_parse.py).
+    headers = {"content-type": content_type} if content_type else {}
+    try:
+        result = feedparser.parse(
+            io.BytesIO(body),
+            response_headers=headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except UnicodeError as exc:  # e.g. &#xD800; (feedparser #591, #599)
+        raise ParseError(
+            "the feed contains a character reference the parser cannot handle "
+            "(a lone UTF-16 surrogate such as &#xD800;); ask the partner to fix the feed"
+        ) from exc
+    except Exception as exc:  # feedparser bugs must not take the whole pass down
+        raise ParseError(f"the feed parser failed: {type(exc).__name__}: {exc}") from exc
+
+    feed = _get(result, "feed", {})
+    entries = _dicts(_get(result, "entries"))
+    version = _get(result, "version") or ""
+    feed_title = _text(_get(feed, "title"))
+    bozo_exception = _get(result, "bozo_exception") if _get(result, "bozo") else None
+
+    if not entries and not feed_title:
+        html_error = _html_page_error(body, content_type)
+        if html_error is not None:
+            raise html_error
+        if bozo_exception is not None:
+            raise ParseError(f"not a feed: {_describe_bozo(bozo_exception)}")
+        if not version:
+            raise ParseError("not a feed: the document is XML but not RSS, Atom or RDF")
+
+    feed_language = _text(_get(feed, "language")) or None
+    inherited_authors = _names(_get(feed, "authors")) if version.startswith("atom") else ()
+    parsed_entries = tuple(
+        _map_entry(entry, url, feed_language, inherited_authors) for entry in entries
+    )
+    return ParsedFeed(
+        format=version or "unknown",
+        title=feed_title,
+        link=_text(_get(feed, "link")) or None,
+        language=feed_language,
+        entries=parsed_entries,
+        warning=_describe_bozo(bozo_exception) if bozo_exception is not None else None,
+        ttl_minutes=_positive_int(_get(feed, "ttl")),
+    )
+
+
+def _describe_bozo(exc: object) -> str:
+    if isinstance(exc, xml.sax.SAXParseException):
+        return f"{exc.getMessage()} at line {exc.getLineNumber()}, column {exc.getColumnNumber()}"
+    return str(exc) or type(exc).__name__
+
+
+def _map_entry(
+    entry: dict[str, Any],
+    feed_url: str,
+    feed_language: str | None,
+    inherited_authors: tuple[str, ...],
+) -> ParsedEntry:
+    title_detail = _get(entry, "title_detail")
+    summary_detail = _get(entry, "summary_detail")
+    contents = _dicts(_get(entry, "content"))
+
+    # feedparser copies content into `summary` when the feed has no summary of its own
+    # (no summary_detail then): keep summary empty rather than duplicate the content.
+    summary = ""
+    if isinstance(summary_detail, dict):
+        summary = _as_html(_text(_get(summary_detail, "value")), _get(summary_detail, "type"))
+
+    content = ""
+    html_content = next((c for c in contents if _get(c, "type") in _HTML_CONTENT_TYPES), None)
+    if html_content is not None:
+        content = _text(_get(html_content, "value"))
+    elif contents:  # only plain-text content: keep it, escaped into HTML
+        content = _as_html(_text(_get(contents[0], "value")), _get(contents[0], "type"))
+
+    details = [*contents, summary_detail, title_detail]
+    base = next((_text(_get(d, "base")) for d in details if _text(_get(d, "base"))), "")
+    language = _text(_get(entry, "language")) or next(
+        (_text(_get(d, "language")) for d in details if _text(_get(d, "language"))), ""
+    )
+
+    return ParsedEntry(
+        guid=_text(_get(entry, "id")) or None,
+        link=_entry_link(entry),
+        title=_text(_get(entry, "title")),
+        title_is_html=_get(title_detail, "type") in _HTML_CONTENT_TYPES,
+        summary=summary,
+        content=content,
+        published=_from_struct(_get(entry, "published_parsed")),
+        updated=_from_struct(_get(entry, "updated_parsed")),
+        authors=_names(_get(entry, "authors")) or inherited_authors,
+        categories=_unique(_text(_get(tag, "term")) for tag in _dicts(_get(entry, "tags"))),
+        enclosures=_enclosures(entry),
+        thumbnail=_thumbnail(entry),
+        language=language or feed_language,
+        base=urljoin(feed_url, base) if base else feed_url,
+    )
+
+
+def _entry_link(entry: dict[str, Any]) -> str | None:
+    links = _dicts(_get(entry, "links"))
+    for candidate in links:
+        href = _text(_get(candidate, "href"))
+        if _get(candidate, "rel", "alternate") == "alternate" and href:
+            return href
+    link = _text(_get(entry, "link"))
+    if not link:
+        return None
+    if _get(entry, "guidislink") and not links:
+        # No <link>: feedparser copied the guid (or Atom id) into `link`. "12345" or
+        # "tag:..." is no link; a real URL (or an absolute path) is.
+        scheme = urlsplit(link).scheme.lower()
+        if scheme not in ("http", "https") and not link.startswith("/"):
+            return None
+    return link
+
+
+def _enclosures(entry: dict[str, Any]) -> tuple[Enclosure, ...]:
+    # RSS <enclosure> and Atom rel="enclosure" both land in `links`; feedparser's
+    # `entry.enclosures` is computed from those same links, so this is every enclosure.
+    seen: set[str] = set()
+    found: list[Enclosure] = []
+    for item in _dicts(_get(entry, "links")):
+        href = _text(_get(item, "href"))
+        if _get(item, "rel") != "enclosure" or not href or href in seen:
+            continue
+        seen.add(href)
+        mime = _text(_get(item, "type")) or "application/octet-stream"
+        found.append(Enclosure(url=href, type=mime, length=_non_negative_int(_get(item, "length"))))
+    return tuple(found)
+
+
+def _thumbnail(entry: dict[str, Any]) -> str | None:
+    for thumb in _dicts(_get(entry, "media_thumbnail")):
+        if _text(_get(thumb, "url")):
+            return _text(_get(thumb, "url"))
+    for media in _dicts(_get(entry, "media_content")):
+        is_image = _get(media, "medium") == "image" or _text(_get(media, "type")).startswith(
+            "image/"
+        )
+        if is_image and _text(_get(media, "url")):
+            return _text(_get(media, "url"))
+    return None
+
+
+def _from_struct(value: object) -> datetime | None:
+    if not isinstance(value, time.struct_time):
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+# --- JSON Feed 1.0 / 1.1 --------------------------------------------------------------
+
+
+def _parse_json_feed(body: bytes, url: str) -> ParsedFeed:
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, huge ints
+        raise ParseError(f"not a feed: invalid JSON ({exc})") from exc
+    if not isinstance(document, dict):
+        raise ParseError("not a feed: JSON, but not a JSON Feed object")
+    version_match = _JSON_FEED_VERSION.match(_text(document.get("version")).strip())
+    if version_match is None:
+        raise ParseError(
+            "not a feed: JSON without a JSON Feed version "
+            '("version": "https://jsonfeed.org/version/1.1")'
+        )
+    items = document.get("items")
+    if not isinstance(items, list):
+        raise ParseError('not a feed: the JSON Feed has no "items" list')
+
+    warnings: list[str] = []
+    number = version_match.group(1)
+    if number in ("1", "1.0"):
+        fmt = "json10"
+    else:
+        fmt = "json11"
+        if number != "1.1":
+            warnings.append(f"unknown JSON Feed version {number}, read as 1.1")
+
+    feed_language = _text(document.get("language")) or None
+    feed_authors = _json_authors(document)
+    entries = [
+        _map_json_item(item, url, feed_language, feed_authors)
+        for item in items
+        if isinstance(item, dict)
+    ]
+    skipped = len(items) - len(entries)
+    if skipped:
+        warnings.append(f"skipped {skipped} item(s) that are not JSON objects")
+    return ParsedFeed(
+        format=fmt,
+        title=_text(document.get("title")),
+        link=_text(document.get("home_page_url")) or None,
+        language=feed_language,
+        entries=tuple(entries),
+        warning="; ".join(warnings) or None,
+    )
+
+
+def _map_json_item(
+    item: Mapping[str, Any],
+    feed_url: str,
+    feed_language: str | None,
+    feed_authors: tuple[str, ...],
+) -> ParsedEntry:
+    raw_id = item.get("id")
+    guid: str | None = None
+    if isinstance(raw_id, str):
+        guid = _text(raw_id) or None
+    elif isinstance(raw_id, int | float) and not isinstance(raw_id, bool):
+        guid = str(raw_id)  # 1.0 allowed numbers; identity needs a string
+
+    content = _text(item.get("content_html"))
+    if not content and _text(item.get("content_text")):
+        content = _text_to_html(_text(item.get("content_text")))
+    summary = _text(item.get("summary"))  # plain text in JSON Feed
+
+    enclosures: list[Enclosure] = []
+    seen: set[str] = set()
+    for attachment in item.get("attachments") or []:
+        if not isinstance(attachment, dict):
+            continue
+        href = _text(attachment.get("url"))
+        if not href or href in seen:
+            continue
+        seen.add(href)
+        enclosures.append(
+            Enclosure(
+                url=href,
+                type=_text(attachment.get("mime_type")) or "application/octet-stream",
+                length=_non_negative_int(attachment.get("size_in_bytes")),
+            )
+        )
+
+    return ParsedEntry(
+        guid=guid,
+        link=_text(item.get("url")) or _text(item.get("external_url")) or None,
+        title=_text(item.get("title")),
+        title_is_html=False,  # JSON Feed titles are plain text
+        summary=html.escape(summary, quote=False) if summary else "",
+        content=content,
+        published=_from_rfc3339(item.get("date_published")),
+        updated=_from_rfc3339(item.get("date_modified")),
+        authors=_json_authors(item) or feed_authors,
+        categories=_unique(_text(tag) for tag in item.get("tags") or [] if isinstance(tag, str)),
+        enclosures=tuple(enclosures),
+        thumbnail=_text(item.get("image")) or _text(item.get("banner_image")) or None,
+        language=_text(item.get("language")) or feed_language,
+        base=feed_url,
+    )
+
+
+def _json_authors(obj: Mapping[str, Any]) -> tuple[str, ...]:
+    authors = obj.get("authors")  # 1.1
+    if not isinstance(authors, list):
+        single = obj.get("author")  # 1.0
+        authors = [single] if isinstance(single, dict) else []
+    return _names(authors)
+
+
+def _from_rfc3339(value: object) -> datetime | None:
+    text = _text(value).strip()
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.upper())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:  # not RFC 3339, but unambiguous enough: read as UTC
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _text_to_html(text: str) -> str:
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    return "".join(
+        "<p>" + html.escape(p, quote=False).replace("\n", "<br>") + "</p>" for p in paragraphs
+    )
+
+
+# --- small helpers --------------------------------------------------------------------
+
+
+def _text(value: object) -> str:
+    """``value`` when it is a str (lone surrogates replaced), else ""."""
+    if not isinstance(value, str):
+        return ""
+    if _SURROGATE.search(value):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
+def _as_html(value: str, mime: object) -> str:
+    if mime == "text/plain" and value:
+        return _text_to_html(value)
+    return value
+
+
+def _get(mapping: object, key: str, default: object = None) -> Any:
+    """Plain ``dict.get``: FeedParserDict's own ``get`` maps keys (``updated_parsed`` falls
+    back to ``published_parsed``, ``url`` to ``href``), which would invent data."""
+    return dict.get(mapping, key, default) if isinstance(mapping, dict) else default
+
+
+def _dicts(value: object) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        return []
+    return [v for v in value if isinstance(v, dict)]
+
+
+def _names(people: object) -> tuple[str, ...]:
+    return _unique(_text(_get(person, "name")).strip() for person in _dicts(people))
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v for v in values if v))
+
+
+def _non_negative_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    text = _text(value).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
+def _positive_int(value: object) -> int | None:
+    number = _non_negative_int(value)
+    return number if number else None

@@ -1,0 +1,404 @@
+"""SQLite storage: feed states, entries and stories. The only module that speaks SQL.
+
+WAL mode, a schema version (``PRAGMA user_version``) with forward migrations, and one
+transaction per feed update, so a crash leaves either the old or the new state of a feed.
+Nothing here decides anything: dedupe decides, this module applies.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import astuple, dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from syndicator.dedupe import Assignment, FeedEntryKey, StoryIndex
+from syndicator.model import KINDS, Enclosure, Entry, FeedState, Kind, StoredEntry
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema
+    """
+    CREATE TABLE feeds (
+        feed_id TEXT PRIMARY KEY,
+        url TEXT NOT NULL DEFAULT '',
+        title TEXT,
+        site_url TEXT,
+        format TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        body_hash TEXT,
+        last_attempt TEXT,
+        last_success TEXT,
+        http_status INTEGER,
+        entry_count INTEGER NOT NULL DEFAULT 0,
+        consecutive_errors INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        last_outcome TEXT,
+        warning TEXT
+    );
+    CREATE TABLE stories (
+        story_id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        published TEXT NOT NULL,
+        updated TEXT NOT NULL
+    );
+    CREATE INDEX stories_by_kind ON stories (kind, published DESC);
+    CREATE INDEX stories_by_published ON stories (published DESC);
+    CREATE TABLE entries (
+        feed_id TEXT NOT NULL,
+        entry_key TEXT NOT NULL,
+        story_id TEXT NOT NULL REFERENCES stories (story_id),
+        match_rule TEXT NOT NULL,
+        guid TEXT,
+        link TEXT,
+        canonical_url TEXT,
+        title TEXT NOT NULL,
+        title_key TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        content TEXT NOT NULL,
+        published TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        authors TEXT NOT NULL,
+        categories TEXT NOT NULL,
+        enclosures TEXT NOT NULL,
+        thumbnail TEXT,
+        language TEXT,
+        kind TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        published_is_guess INTEGER NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        PRIMARY KEY (feed_id, entry_key)
+    );
+    CREATE INDEX entries_by_story ON entries (story_id);
+    """,
+)
+
+_ENTRY_COLUMNS = (
+    "feed_id, entry_key, story_id, match_rule, guid, link, canonical_url, title, title_key, "
+    "summary, content, published, updated, authors, categories, enclosures, thumbnail, "
+    "language, kind, content_hash, published_is_guess, first_seen, last_seen"
+)
+_FEED_COLUMNS = tuple(f.name for f in fields(FeedState))
+
+
+class StoreError(Exception):
+    """The database cannot be opened or used; the message says which file and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedUpdate:
+    """Everything one fetch of one feed changes, applied in one transaction."""
+
+    state: FeedState
+    assignments: Sequence[Assignment] = ()
+    seen_at: datetime | None = None  # fetch time: first_seen / last_seen of the entries
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _required_dt(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+class Store:
+    """An open syndicator database. Use as a context manager, or call ``close``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we open transactions ourselves, one per feed update.
+            self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except (sqlite3.Error, OSError) as error:
+            raise StoreError(f"cannot use the database {path}: {error}") from error
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        current = self.schema_version
+        if current > len(MIGRATIONS):
+            raise StoreError(
+                f"the database {self.path} has schema version {current}, newer than this "
+                f"syndicator knows ({len(MIGRATIONS)}); upgrade syndicator"
+            )
+        for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            with self._transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {version}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- feeds -------------------------------------------------------------------------
+
+    def feed_states(self) -> dict[str, FeedState]:
+        rows = self._db.execute(f"SELECT {', '.join(_FEED_COLUMNS)} FROM feeds")
+        return {row[0]: _feed_state(row) for row in rows}
+
+    def feed_state(self, feed_id: str) -> FeedState | None:
+        row = self._db.execute(
+            f"SELECT {', '.join(_FEED_COLUMNS)} FROM feeds WHERE feed_id = ?", (feed_id,)
+        ).fetchone()
+        return _feed_state(row) if row else None
+
+    def _save_state(self, state: FeedState) -> None:
+        values = [_iso(v) if isinstance(v, datetime) else v for v in astuple(state)]
+        placeholders = ", ".join("?" for _ in _FEED_COLUMNS)
+        self._db.execute(
+            f"INSERT OR REPLACE INTO feeds ({', '.join(_FEED_COLUMNS)}) VALUES ({placeholders})",
+            values,
+        )
+
+    # -- entries and stories -----------------------------------------------------------
+
+    def story_index(self) -> StoryIndex:
+        """Every stored entry, shaped for dedupe's matching."""
+        index = StoryIndex()
+        rows = self._db.execute(
+            "SELECT feed_id, entry_key, story_id, canonical_url, title_key, published "
+            "FROM entries ORDER BY first_seen, feed_id, entry_key"
+        )
+        for feed_id, entry_key, story_id, canonical, key, published in rows:
+            index.add_raw(
+                (feed_id, entry_key),
+                story_id,
+                canonical_url=canonical,
+                title_key=key,
+                published=_required_dt(published),
+            )
+        return index
+
+    def stored_entries(self, feed_id: str, keys: Iterable[str]) -> dict[FeedEntryKey, StoredEntry]:
+        wanted = list(keys)
+        result: dict[FeedEntryKey, StoredEntry] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = self._db.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE feed_id = ? AND entry_key IN "
+                f"({', '.join('?' for _ in chunk)})",
+                (feed_id, *chunk),
+            )
+            for row in rows:
+                stored = _stored_entry(row)
+                result[(feed_id, stored.entry.entry_key)] = stored
+        return result
+
+    def apply(self, update: FeedUpdate) -> None:
+        """Write one feed's fetch: its state, its entries, the stories they touch."""
+        with self._transaction():
+            self._save_state(update.state)
+            if not update.assignments:
+                return
+            seen = _iso(update.seen_at or datetime.now(UTC))
+            touched: set[str] = set()
+            for assignment in update.assignments:
+                if assignment.new_story:
+                    self._insert_story(assignment.story_id, assignment.entry, seen)
+                self._upsert_entry(assignment, seen)
+                touched.add(assignment.story_id)
+            self._refresh_stories(touched)
+
+    def _insert_story(self, story_id: str, entry: Entry, created_at: str | None) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO stories (story_id, created_at, kind, published, updated) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (story_id, created_at, entry.kind, _iso(entry.published), _iso(entry.updated)),
+        )
+
+    def _upsert_entry(self, assignment: Assignment, seen: str | None) -> None:
+        entry = assignment.entry
+        values = (
+            entry.feed_id,
+            entry.entry_key,
+            assignment.story_id,
+            assignment.rule,
+            entry.guid,
+            entry.link,
+            entry.canonical_url,
+            entry.title,
+            entry.title_key,
+            entry.summary,
+            entry.content,
+            _iso(entry.published),
+            _iso(entry.updated),
+            json.dumps(entry.authors, ensure_ascii=False),
+            json.dumps(entry.categories, ensure_ascii=False),
+            json.dumps([[e.url, e.type, e.length] for e in entry.enclosures]),
+            entry.thumbnail,
+            entry.language,
+            entry.kind,
+            entry.content_hash,
+            int(entry.published_is_guess),
+            seen,
+            seen,
+        )
+        # first_seen and story_id (with the rule that found it) never change once stored.
+        self._db.execute(
+            f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES ({', '.join('?' for _ in values)}) "
+            "ON CONFLICT (feed_id, entry_key) DO UPDATE SET "
+            "guid=excluded.guid, link=excluded.link, canonical_url=excluded.canonical_url, "
+            "title=excluded.title, title_key=excluded.title_key, summary=excluded.summary, "
+            "content=excluded.content, published=excluded.published, updated=excluded.updated, "
+            "authors=excluded.authors, categories=excluded.categories, "
+            "enclosures=excluded.enclosures, thumbnail=excluded.thumbnail, "
+            "language=excluded.language, kind=excluded.kind, "
+            "content_hash=excluded.content_hash, "
+            "published_is_guess=excluded.published_is_guess, last_seen=excluded.last_seen",
+            values,
+        )
+
+    def _refresh_stories(self, story_ids: Iterable[str]) -> None:
+        for story_id in story_ids:
+            self._db.execute(
+                "UPDATE stories SET "
+                "published = (SELECT MIN(published) FROM entries WHERE story_id = :id), "
+                "updated = (SELECT MAX(updated) FROM entries WHERE story_id = :id) "
+                "WHERE story_id = :id",
+                {"id": story_id},
+            )
+
+    def set_story_kinds(self, kinds: Mapping[str, Kind]) -> None:
+        """Record each story's kind (the kind of its shown copy), for per-kind queries."""
+        with self._transaction():
+            self._db.executemany(
+                "UPDATE stories SET kind = ? WHERE story_id = ? AND kind != ?",
+                [(kind, story_id, kind) for story_id, kind in kinds.items()],
+            )
+
+    def latest_stories(self, per_feed: int) -> dict[str, Kind]:
+        """The newest ``per_feed`` stories overall and of each kind, with their stored kind."""
+        order = "ORDER BY published DESC, story_id LIMIT ?"
+        rows = list(self._db.execute(f"SELECT story_id, kind FROM stories {order}", (per_feed,)))
+        for kind in KINDS:
+            rows.extend(
+                self._db.execute(
+                    f"SELECT story_id, kind FROM stories WHERE kind = ? {order}", (kind, per_feed)
+                )
+            )
+        return dict(rows)
+
+    def story_copies(self, story_ids: Sequence[str]) -> dict[str, list[StoredEntry]]:
+        """Every stored entry of each story, by story id."""
+        copies: dict[str, list[StoredEntry]] = {story_id: [] for story_id in story_ids}
+        for start in range(0, len(story_ids), 500):
+            chunk = story_ids[start : start + 500]
+            rows = self._db.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE story_id IN "
+                f"({', '.join('?' for _ in chunk)}) ORDER BY first_seen, feed_id, entry_key",
+                chunk,
+            )
+            for row in rows:
+                stored = _stored_entry(row)
+                copies[stored.story_id].append(stored)
+        return copies
+
+    def counts(self) -> dict[str, int]:
+        """Stories and entries stored, for status and the pass summary."""
+        stories = self._db.execute("SELECT COUNT(*) FROM stories").fetchone()[0]
+        entries = self._db.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+        return {"stories": int(stories), "entries": int(entries)}
+
+    def integrity_ok(self) -> bool:
+        return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+
+
+def _feed_state(row: Sequence[Any]) -> FeedState:
+    values = dict(zip(_FEED_COLUMNS, row, strict=True))
+    for name in ("last_attempt", "last_success"):
+        values[name] = _dt(values[name])
+    return FeedState(**values)
+
+
+def _stored_entry(row: Sequence[Any]) -> StoredEntry:
+    (
+        feed_id,
+        entry_key,
+        story_id,
+        _rule,
+        guid,
+        link,
+        canonical,
+        title,
+        title_key,
+        summary,
+        content,
+        published,
+        updated,
+        authors,
+        categories,
+        enclosures,
+        thumbnail,
+        language,
+        kind,
+        content_hash,
+        published_is_guess,
+        first_seen,
+        last_seen,
+    ) = row
+    entry = Entry(
+        feed_id=feed_id,
+        entry_key=entry_key,
+        guid=guid,
+        link=link,
+        canonical_url=canonical,
+        title=title,
+        title_key=title_key,
+        summary=summary,
+        content=content,
+        published=_required_dt(published),
+        updated=_required_dt(updated),
+        authors=tuple(json.loads(authors)),
+        categories=tuple(json.loads(categories)),
+        enclosures=tuple(
+            Enclosure(url, type_, length) for url, type_, length in json.loads(enclosures)
+        ),
+        thumbnail=thumbnail,
+        language=language,
+        kind=kind if kind in KINDS else "article",
+        content_hash=content_hash,
+        published_is_guess=bool(published_is_guess),
+    )
+    return StoredEntry(
+        entry=entry,
+        story_id=story_id,
+        first_seen=_required_dt(first_seen),
+        last_seen=_required_dt(last_seen),
+    )

@@ -1,0 +1,125 @@
+"""store: a real SQLite file; schema version, one transaction per feed update, nothing lost."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from syndicator.dedupe import StoryIndex, assign_stories
+from syndicator.model import Enclosure, Entry, FeedState
+from syndicator.normalize import canonical_url, title_key
+from syndicator.store import MIGRATIONS, FeedUpdate, Store, StoreError
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def entry(key: str, title: str, feed_id: str = "scw-news") -> Entry:
+    link = f"https://scw.net/n/{key}"
+    return Entry(
+        feed_id=feed_id,
+        entry_key=key,
+        guid=key,
+        link=link,
+        canonical_url=canonical_url(link),
+        title=title,
+        title_key=title_key(title),
+        summary="<p>s</p>",
+        content="<p>c</p>",
+        published=NOW - timedelta(hours=1),
+        updated=NOW - timedelta(hours=1),
+        authors=("Sarah Wray",),
+        categories=("Data", "스마트 시티"),
+        enclosures=(Enclosure("https://scw.net/r.pdf", "application/pdf", 1234),),
+        thumbnail=None,
+        language="en",
+        kind="whitepaper",
+        content_hash=f"h-{title}",
+    )
+
+
+def apply(store: Store, entries: list[Entry], index: StoryIndex | None = None) -> StoryIndex:
+    index = index or store.story_index()
+    stored = store.stored_entries(entries[0].feed_id, [e.entry_key for e in entries])
+    assignments = assign_stories(entries, index, stored, authority="x.org", fetched_at=NOW)
+    state = FeedState(feed_id=entries[0].feed_id, url="https://scw.net/rss", etag='"e1"')
+    store.apply(FeedUpdate(state, assignments, seen_at=NOW))
+    index.record(assignments)
+    return index
+
+
+def test_new_database_has_current_schema_and_wal(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.db") as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert store.integrity_ok()
+    mode = sqlite3.connect(tmp_path / "s.db").execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_newer_schema_is_refused_with_a_sentence(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "s.db")
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(StoreError, match="schema version 99, newer than"):
+        Store(tmp_path / "s.db")
+
+
+def test_unusable_path_is_a_store_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match="cannot use the database"):
+        Store(tmp_path / "file" / "s.db")
+
+
+def test_entries_round_trip_and_survive_reopen(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.db") as store:
+        apply(store, [entry("a", "Alpha story"), entry("b", "Beta story")])
+    with Store(tmp_path / "s.db") as store:
+        stored = store.stored_entries("scw-news", ["a", "b", "missing"])
+        assert set(stored) == {("scw-news", "a"), ("scw-news", "b")}
+        assert stored[("scw-news", "a")].entry == entry("a", "Alpha story")
+        assert store.counts() == {"stories": 2, "entries": 2}
+        state = store.feed_state("scw-news")
+        assert state is not None and state.etag == '"e1"'
+        index = store.story_index()
+        assert index.by_entry[("scw-news", "a")] == stored[("scw-news", "a")].story_id
+
+
+def test_update_keeps_story_id_and_first_seen(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.db") as store:
+        index = apply(store, [entry("a", "Alpha story")])
+        before = store.stored_entries("scw-news", ["a"])[("scw-news", "a")]
+        apply(store, [entry("a", "Alpha story, corrected")], index)
+        after = store.stored_entries("scw-news", ["a"])[("scw-news", "a")]
+        assert after.story_id == before.story_id
+        assert after.first_seen == before.first_seen
+        assert after.entry.title == "Alpha story, corrected"
+        assert store.counts() == {"stories": 1, "entries": 1}
+
+
+def test_failed_transaction_leaves_the_feed_as_it_was(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.db") as store:
+        apply(store, [entry("a", "Alpha story")])
+        broken = [entry("b", "Beta story")]
+        assignments = assign_stories(
+            broken, store.story_index(), {}, authority="x.org", fetched_at=NOW
+        )
+        # a story id that does not exist breaks the foreign key halfway through the update
+        bad = [replace(assignments[0], story_id="tag:missing", rule="canonical url")]
+        with pytest.raises(sqlite3.IntegrityError):
+            store.apply(FeedUpdate(FeedState("scw-news", etag='"e2"'), bad, seen_at=NOW))
+        assert store.counts() == {"stories": 1, "entries": 1}
+        state = store.feed_state("scw-news")
+        assert state is not None and state.etag == '"e1"'
+        assert store.integrity_ok()
+
+
+def test_latest_stories_per_kind(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.db") as store:
+        apply(store, [entry(f"k{i}", f"Story number {i}") for i in range(5)])
+        latest = store.latest_stories(3)
+        assert len(latest) == 3 and set(latest.values()) == {"whitepaper"}
+        store.set_story_kinds({next(iter(latest)): "webinar"})
+        assert "webinar" in store.latest_stories(3).values()

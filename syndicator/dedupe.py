@@ -205,10 +205,12 @@ def _title_match(entry: Entry, index: StoryIndex, open_to: Callable[[str], bool]
 def choose_shown_copy(copies: Sequence[StoredEntry], priorities: Mapping[str, int]) -> StoredEntry:
     """The copy of a story that members see.
 
-    Highest feed ``priority`` first, then the partner that carried the story first, then the
-    feed id (so the choice is stable). Within one feed the most recently seen entry wins: a
-    partner that changed the entry's GUID still shows its latest text.
+    Highest feed ``priority`` first, then the partner that carried the story first (in one
+    pass: the partner whose entry started the story), then the feed id, so the choice is
+    stable. Within one feed the most recently seen entry wins: a partner that changed the
+    entry's GUID still shows its latest text.
     """
+    starter = next((c.entry.feed_id for c in copies if c.started_story), None)
     first_seen_by_feed: dict[str, datetime] = {}
     latest_by_feed: dict[str, StoredEntry] = {}
     for copy in copies:
@@ -223,7 +225,7 @@ def choose_shown_copy(copies: Sequence[StoredEntry], priorities: Mapping[str, in
             latest_by_feed[feed_id] = copy
     feed_id = min(
         latest_by_feed,
-        key=lambda f: (-priorities.get(f, 0), first_seen_by_feed[f], f),
+        key=lambda f: (-priorities.get(f, 0), first_seen_by_feed[f], f != starter, f),
     )
     return latest_by_feed[feed_id]
 

@@ -78,4 +78,3 @@ def output_server(folder: Path, host: str, port: int) -> ThreadingHTTPServer:
     output = folder / "public"
     output.mkdir(parents=True, exist_ok=True)
     return make_server(output, host, port)
-

@@ -218,7 +218,8 @@ async def fetch_one(
         fetched_at=fetched_at,
         duration=time.monotonic() - started,
     )
-    log.warning("%s", failure.message)
+    # DEBUG: the pipeline logs each feed's outcome once, at INFO or WARNING.
+    log.debug("%s", failure.message)
     return result
 
 
@@ -628,15 +629,16 @@ def _shard(url: str, count: int) -> int:
 
 
 def _log_success(result: FetchResult) -> None:
+    # DEBUG: the pipeline logs each feed's outcome once (with the redirect, in status too).
     if result.permanent_redirect:
-        log.warning(
+        log.debug(
             "%s: %s moved permanently to %s; update its url in feeds.yaml",
             result.feed_id,
             result.url,
             result.permanent_redirect,
         )
     if result.outcome == "ok":
-        log.info(
+        log.debug(
             "%s: fetched %s (HTTP %s, %d bytes, %.2f s)",
             result.feed_id,
             result.final_url,
@@ -646,4 +648,4 @@ def _log_success(result: FetchResult) -> None:
         )
     else:
         why = "HTTP 304" if result.status == 304 else "same body as last time"
-        log.info("%s: not modified (%s, %.2f s)", result.feed_id, why, result.duration)
+        log.debug("%s: not modified (%s, %.2f s)", result.feed_id, why, result.duration)

@@ -27,7 +27,8 @@ class ParsedEntry:
     """One entry as the partner wrote it, before any cleaning.
 
     Strings are as found in the feed: ``title`` may hold markup when ``title_is_html``;
-    ``summary`` and ``content`` are unsanitized HTML; links may be relative to ``base``.
+    ``summary`` and ``content`` are unsanitized HTML; links may be relative. ``base`` is the
+    entry's in-scope ``xml:base`` (absolute), None when the feed declares none.
     """
 
     guid: str | None
@@ -125,6 +126,7 @@ class StoredEntry:
     story_id: str
     first_seen: datetime
     last_seen: datetime
+    started_story: bool = False  # this entry's arrival created the story (and minted its id)
 
 
 @dataclass(frozen=True, slots=True)

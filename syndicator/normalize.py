@@ -213,10 +213,14 @@ def _clean_words(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(v for v in cleaned if v))
 
 
-def normalize_entry(entry: ParsedEntry, context: FeedContext, feed_language: str | None) -> Entry:
+def normalize_entry(entry: ParsedEntry, context: FeedContext, feed: ParsedFeed) -> Entry:
     """One partner entry as plain, safe data."""
-    base_url = entry.base or context.url
-    link = _absolute_http_url(entry.link, base_url)
+    # Relative URLs: an explicit xml:base wins; else the entry's link is relative to the
+    # partner's site (the feed's <link>), and its text to the entry's own page, as a
+    # browser showing that page would resolve them. The feed's URL is the last resort.
+    site_base = urljoin(context.url, feed.link) if feed.link else context.url
+    link = _absolute_http_url(entry.link, entry.base or site_base)
+    base_url = entry.base or link or site_base
     title = _clean_title(entry)
     summary = sanitize_html(entry.summary, base_url)
     content = sanitize_html(entry.content, base_url)
@@ -241,7 +245,7 @@ def normalize_entry(entry: ParsedEntry, context: FeedContext, feed_language: str
         categories=_clean_words(entry.categories),
         enclosures=enclosures,
         thumbnail=_absolute_http_url(entry.thumbnail, base_url),
-        language=entry.language or feed_language,
+        language=entry.language or feed.language,
         kind=context.kind,
         content_hash=_hash(title, summary, content, link or "", enclosure_urls),
         published_is_guess=published_is_guess,
@@ -257,7 +261,7 @@ def normalize_entries(feed: ParsedFeed, context: FeedContext) -> list[Entry]:
     entries: list[Entry] = []
     seen_keys: set[str] = set()
     for parsed in feed.entries:
-        entry = normalize_entry(parsed, context, feed.language)
+        entry = normalize_entry(parsed, context, feed)
         if not (entry.title or entry.link or entry.summary or entry.content):
             log.warning("%s: skipped an entry with no title, link or text", context.feed_id)
             continue

@@ -64,7 +64,7 @@ def parse_feed(body: bytes, *, content_type: str | None, url: str) -> ParsedFeed
     """Parse a partner feed body.
 
     ``content_type`` is the response's Content-Type header (charset included) when known;
-    ``url`` is the feed URL, used as ``ParsedEntry.base`` when the feed gives no xml:base.
+    ``url`` is the feed URL, against which a relative xml:base is resolved.
     """
     stripped = body.lstrip(_BOM + b" \t\r\n")
     if not stripped:
@@ -222,7 +222,7 @@ def _map_entry(
         enclosures=_enclosures(entry),
         thumbnail=_thumbnail(entry),
         language=language or feed_language,
-        base=urljoin(feed_url, base) if base else feed_url,
+        base=urljoin(feed_url, base) if base else None,
     )
 
 
@@ -379,7 +379,6 @@ def _map_json_item(
         enclosures=tuple(enclosures),
         thumbnail=_text(item.get("image")) or _text(item.get("banner_image")) or None,
         language=_text(item.get("language")) or feed_language,
-        base=feed_url,
     )
 
 

@@ -38,6 +38,7 @@ class FeedReport:
     entries: int = 0  # entries in the partner feed
     new_stories: int = 0
     updated_entries: int = 0  # entries whose title or text changed
+    warning: str | None = None  # the feed works, but the operator should know (moved, bozo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,8 @@ def run_pass(
 def _log_report(report: FeedReport) -> None:
     level = logging.WARNING if report.outcome == "failed" else logging.INFO
     log.log(level, "%s", report.message)
+    if report.warning:
+        log.warning("%s", report.warning)
 
 
 def apply_fetch(
@@ -153,7 +156,8 @@ def apply_fetch(
     )
     if result.outcome == "not_modified":
         context.store.apply(FeedUpdate(succeeded))
-        return FeedReport(feed.id, "not_modified", f"{feed.id}: not modified")
+        message = f"{feed.id}: not modified"
+        return FeedReport(feed.id, "not_modified", message, warning=succeeded.warning)
     try:
         return _store_entries(feed, result, succeeded, context)
     except ParseError as error:
@@ -213,17 +217,19 @@ def _store_entries(
     )
     context.store.apply(FeedUpdate(state, assignments, seen_at=fetched_at))
     context.index.record(assignments)
-    return _entries_report(feed.id, len(parsed.entries), assignments)
+    return _entries_report(feed.id, len(parsed.entries), assignments, warning)
 
 
-def _entries_report(feed_id: str, count: int, assignments: Sequence[Assignment]) -> FeedReport:
+def _entries_report(
+    feed_id: str, count: int, assignments: Sequence[Assignment], warning: str | None
+) -> FeedReport:
     new = sum(1 for a in assignments if a.new_story)
     merged = sum(1 for a in assignments if a.change == "new" and not a.new_story)
     changed = sum(1 for a in assignments if a.change == "changed")
     message = f"{feed_id}: {count} entries, {new} new stories, {changed} updated"
     if merged:
         message += f", {merged} new entries joined existing stories"
-    return FeedReport(feed_id, "ok", message, count, new, changed)
+    return FeedReport(feed_id, "ok", message, count, new, changed, warning)
 
 
 def partners(config: Config, states: Mapping[str, FeedState]) -> dict[str, Partner]:

@@ -352,7 +352,7 @@ def _stored_entry(row: Sequence[Any]) -> StoredEntry:
         feed_id,
         entry_key,
         story_id,
-        _rule,
+        rule,
         guid,
         link,
         canonical,
@@ -401,4 +401,5 @@ def _stored_entry(row: Sequence[Any]) -> StoredEntry:
         story_id=story_id,
         first_seen=_required_dt(first_seen),
         last_seen=_required_dt(last_seen),
+        started_story=rule == "new story",
     )

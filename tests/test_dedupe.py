@@ -200,3 +200,10 @@ def test_build_story_dates_and_credit() -> None:
     assert story.published == NOW - DAY and story.updated == NOW + DAY
     gone = build_story("tag:x,2026:s", [a], {}, {})
     assert gone.source.name == "wego"
+
+
+def test_in_one_pass_the_partner_that_started_the_story_is_shown() -> None:
+    # Both copies first seen in the same pass: the feed id must not decide ("scw" < "wego").
+    wego = StoredEntry(entry("wego", "1", "T", "https://a/1"), "s", NOW, NOW, started_story=True)
+    scw = StoredEntry(entry("scw", "2", "T", "https://b/1"), "s", NOW, NOW)
+    assert choose_shown_copy([scw, wego], {}) is wego

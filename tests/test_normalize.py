@@ -21,6 +21,7 @@ from syndicator.normalize import (
 
 FETCHED = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 CONTEXT = FeedContext("scw-news", "article", "https://www.smartcitiesworld.net/rss/", FETCHED)
+FEED = ParsedFeed(format="rss20", title="SCW", link=None, language=None, entries=())
 
 
 def parsed(**fields: object) -> ParsedEntry:
@@ -108,41 +109,41 @@ def test_html_title_becomes_plain_text() -> None:
     entry = normalize_entry(
         parsed(title="<b>Big</b> news &amp; more<script>x()</script>", title_is_html=True),
         CONTEXT,
-        None,
+        FEED,
     )
     assert entry.title == "Big news & more"
 
 
 def test_text_title_with_literal_markup_is_stripped() -> None:
-    entry = normalize_entry(parsed(title="<script>alert(1)</script>Hello <i>x</i>"), CONTEXT, None)
+    entry = normalize_entry(parsed(title="<script>alert(1)</script>Hello <i>x</i>"), CONTEXT, FEED)
     assert entry.title == "Hello x"
 
 
 def test_text_title_keeps_angle_brackets_that_are_not_markup() -> None:
-    assert normalize_entry(parsed(title="5 < 6 & 7 > 3"), CONTEXT, None).title == "5 < 6 & 7 > 3"
+    assert normalize_entry(parsed(title="5 < 6 & 7 > 3"), CONTEXT, FEED).title == "5 < 6 & 7 > 3"
 
 
 def test_identity_is_raw_guid_else_link_else_hash() -> None:
-    assert normalize_entry(parsed(guid=" 12345 "), CONTEXT, None).entry_key == "12345"
-    no_guid = normalize_entry(parsed(guid=None, link="/x"), CONTEXT, None)
+    assert normalize_entry(parsed(guid=" 12345 "), CONTEXT, FEED).entry_key == "12345"
+    no_guid = normalize_entry(parsed(guid=None, link="/x"), CONTEXT, FEED)
     assert no_guid.entry_key == "https://www.smartcitiesworld.net/x"
-    neither = normalize_entry(parsed(guid=None, link=None), CONTEXT, None)
+    neither = normalize_entry(parsed(guid=None, link=None), CONTEXT, FEED)
     assert neither.entry_key.startswith("sha256:")
-    assert neither.entry_key == normalize_entry(parsed(guid="", link=""), CONTEXT, None).entry_key
+    assert neither.entry_key == normalize_entry(parsed(guid="", link=""), CONTEXT, FEED).entry_key
 
 
 def test_dates_are_utc_missing_is_first_seen_future_is_clamped() -> None:
     seoul = timezone(timedelta(hours=9))
     entry = normalize_entry(
-        parsed(published=datetime(2026, 11, 18, 17, 0, tzinfo=seoul)), CONTEXT, None
+        parsed(published=datetime(2026, 11, 18, 17, 0, tzinfo=seoul)), CONTEXT, FEED
     )
     assert entry.published == datetime(2026, 11, 18, 8, 0, tzinfo=UTC)
     assert not entry.published_is_guess
-    missing = normalize_entry(parsed(published=None, updated=None), CONTEXT, None)
+    missing = normalize_entry(parsed(published=None, updated=None), CONTEXT, FEED)
     assert missing.published == FETCHED and missing.published_is_guess
-    future = normalize_entry(parsed(published=FETCHED + timedelta(days=300)), CONTEXT, None)
+    future = normalize_entry(parsed(published=FETCHED + timedelta(days=300)), CONTEXT, FEED)
     assert future.published == FETCHED and future.published_is_guess
-    naive = normalize_entry(parsed(published=datetime(2026, 1, 1, 10, 0)), CONTEXT, None)
+    naive = normalize_entry(parsed(published=datetime(2026, 1, 1, 10, 0)), CONTEXT, FEED)
     assert naive.published == datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
 
 
@@ -150,7 +151,7 @@ def test_updated_is_never_before_published() -> None:
     entry = normalize_entry(
         parsed(updated=datetime(2020, 1, 1, tzinfo=UTC)),
         CONTEXT,
-        None,
+        FEED,
     )
     assert entry.updated == entry.published
 
@@ -158,15 +159,16 @@ def test_updated_is_never_before_published() -> None:
 def test_enclosures_absolute_deduped_and_only_http() -> None:
     entry = normalize_entry(
         parsed(
+            link="https://www.smartcitiesworld.net/news/a",
             enclosures=(
                 Enclosure("/files/report.pdf", "application/pdf", 1234),
                 Enclosure("https://www.smartcitiesworld.net/files/report.pdf", "application/pdf"),
                 Enclosure("javascript:alert(1)", "text/html"),
                 Enclosure("https://x.org/a.mp3", "", -5),
-            )
+            ),
         ),
         CONTEXT,
-        None,
+        FEED,
     )
     assert entry.enclosures == (
         Enclosure("https://www.smartcitiesworld.net/files/report.pdf", "application/pdf", 1234),
@@ -175,17 +177,17 @@ def test_enclosures_absolute_deduped_and_only_http() -> None:
 
 
 def test_content_equal_to_summary_is_not_kept_twice() -> None:
-    entry = normalize_entry(parsed(summary="<p>x</p>", content="<p>x</p>"), CONTEXT, None)
+    entry = normalize_entry(parsed(summary="<p>x</p>", content="<p>x</p>"), CONTEXT, FEED)
     assert entry.summary == "<p>x</p>" and entry.content == ""
 
 
 def test_content_hash_changes_with_what_members_see_only() -> None:
-    one = normalize_entry(parsed(), CONTEXT, None)
+    one = normalize_entry(parsed(), CONTEXT, FEED)
     later = normalize_entry(
-        parsed(), replace(CONTEXT, fetched_at=FETCHED + timedelta(hours=1)), None
+        parsed(), replace(CONTEXT, fetched_at=FETCHED + timedelta(hours=1)), FEED
     )
     assert one.content_hash == later.content_hash
-    assert normalize_entry(parsed(title="New"), CONTEXT, None).content_hash != one.content_hash
+    assert normalize_entry(parsed(title="New"), CONTEXT, FEED).content_hash != one.content_hash
 
 
 def test_normalize_entries_skips_empty_and_repeated_keys() -> None:
@@ -204,3 +206,21 @@ def test_normalize_entries_skips_empty_and_repeated_keys() -> None:
     entries = normalize_entries(feed, CONTEXT)
     assert [(e.entry_key, e.title) for e in entries] == [("a", "First"), ("b", "Third")]
     assert entries[0].language == "ko"
+
+
+def test_relative_urls_resolve_against_site_then_entry_page_and_xml_base_wins() -> None:
+    feed = replace(FEED, link="https://www.smartcitiesworld.net/news/")
+    feed_url = FeedContext("scw-news", "article", "http://127.0.0.1:9/DF.cfm?f=7", FETCHED)
+    entry = normalize_entry(
+        parsed(link="item-1", content='<a href="more">m</a><img src="/i.png">'), feed_url, feed
+    )
+    assert entry.link == "https://www.smartcitiesworld.net/news/item-1"
+    assert 'href="https://www.smartcitiesworld.net/news/more"' in entry.content
+    assert 'src="https://www.smartcitiesworld.net/i.png"' in entry.content
+    based = normalize_entry(
+        parsed(link="a", content='<a href="b">b</a>', base="https://cdn.x.org/p/"), feed_url, feed
+    )
+    assert based.link == "https://cdn.x.org/p/a"
+    assert 'href="https://cdn.x.org/p/b"' in based.content
+    no_site = normalize_entry(parsed(link="/a"), feed_url, FEED)
+    assert no_site.link == "http://127.0.0.1:9/a"

@@ -1,0 +1,411 @@
+"""End to end, as an operator runs it: `syndicator` as a subprocess, real partner servers on
+127.0.0.1, a real feeds.yaml and SQLite file, published files read back with feedparser/json.
+
+The partners serve the demo's sample feeds (one per format: Atom, RSS 2.0, RSS 1.0, JSON
+Feed). Across them 15 entries make 12 stories: the partnership press release (WeGO and SCW,
+different URLs and title case: title match), the Seoul digital twin (SCW links WeGO's page
+with tracking parameters: URL match) and webinar #4 (SCW news and SCW webinars: URL match).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import pytest
+from feed_validator import validate_feed_files
+from partner_server import PartnerServer
+
+from syndicator.demo import demo_feeds_dir
+
+FEEDS = {
+    # feed id: (file, kind, priority)
+    "wego-news": ("wego-news.atom", "article", 0),
+    "scw-news": ("scw-news.rss", "article", 0),
+    "scw-whitepapers": ("scw-whitepapers.rdf", "whitepaper", 0),
+    "scw-webinars": ("scw-webinars.json", "webinar", 10),
+}
+CONTENT_TYPES = {
+    ".atom": "application/atom+xml",
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".rdf": "application/rdf+xml",
+    ".json": "application/feed+json",
+}
+PARTNERSHIP = "WeGO and SmartCitiesWorld sign a content partnership"
+SEOUL = "Seoul opens its city-wide digital twin to member cities"
+WEBINAR_4 = "Smart Mobility Webinar #4: Curb Management & Data Sharing"
+PUBLISHED_FEEDS = [
+    f"{name}.{ext}"
+    for name in ("all", "articles", "whitepapers", "webinars")
+    for ext in ("atom", "rss", "json")
+]
+
+
+@dataclass
+class Setup:
+    folder: Path
+    config: Path
+    server: PartnerServer
+
+    @property
+    def output(self) -> Path:
+        return self.folder / "public"
+
+    def run(self, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [sys.executable, "-m", "syndicator", *args, "-c", str(self.config)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+        )
+        assert result.returncode == expect, (
+            f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+        )
+        return result
+
+    def serve_file(self, feed_id: str, body: bytes | None = None) -> None:
+        file_name = FEEDS[feed_id][0]
+        data = body if body is not None else (demo_feeds_dir() / file_name).read_bytes()
+        self.server.set(f"/{file_name}", data, content_type=CONTENT_TYPES[Path(file_name).suffix])
+
+    def original(self, feed_id: str) -> bytes:
+        return (demo_feeds_dir() / FEEDS[feed_id][0]).read_bytes()
+
+    def atom(self, name: str = "all") -> Any:
+        return feedparser.parse(io.BytesIO((self.output / f"{name}.atom").read_bytes()))
+
+    def json_feed(self, name: str = "all") -> Any:
+        return json.loads((self.output / f"{name}.json").read_text(encoding="utf-8"))
+
+    def ids_by_title(self) -> dict[str, str]:
+        return {item["title"]: item["id"] for item in self.json_feed()["items"]}
+
+    def mtimes(self) -> dict[str, int]:
+        return {p.name: p.stat().st_mtime_ns for p in sorted(self.output.iterdir())}
+
+
+def write_config(folder: Path, server: PartnerServer) -> Path:
+    lines = [
+        "site:",
+        "  title: WeGO Partner Digest",
+        "  url: https://feeds.example.org/",
+        "  language: en",
+        "  max_items: 50",
+        "storage:",
+        "  database: data/syndicator.db",
+        "  output_dir: public",
+        "allow_private_networks: true  # partners are on 127.0.0.1 in tests",
+        "feeds:",
+    ]
+    for feed_id, (file_name, kind, priority) in FEEDS.items():
+        lines += [
+            f"  - id: {feed_id}",
+            f"    url: {server.url('/' + file_name)}",
+            f"    kind: {kind}",
+            f"    priority: {priority}",
+        ]
+    path = folder / "feeds.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[Setup]:
+    with PartnerServer() as server:
+        result = Setup(tmp_path, write_config(tmp_path, server), server)
+        for feed_id in FEEDS:
+            result.serve_file(feed_id)
+        yield result
+
+
+def test_first_pass_publishes_merged_deduplicated_valid_feeds(setup: Setup) -> None:
+    result = setup.run("fetch")
+    assert "4 feeds: 4 ok, 0 not modified, 0 failed; 12 new stories" in result.stdout
+
+    all_feed = setup.json_feed()
+    items = all_feed["items"]
+    titles = [item["title"] for item in items]
+    assert len(items) == 12 and len(set(titles)) == 12
+    assert all(item["id"].startswith("tag:feeds.example.org,") for item in items)
+    # newest first by published
+    dates = [item["date_published"] for item in items]
+    assert dates == sorted(dates, reverse=True)
+
+    # the same ids, titles and order in Atom and RSS
+    atom = setup.atom()
+    assert [e.id for e in atom.entries] == [item["id"] for item in items]
+    assert [e.title for e in atom.entries] == titles
+    rss = feedparser.parse(io.BytesIO((setup.output / "all.rss").read_bytes()))
+    assert [e.id for e in rss.entries] == [item["id"] for item in items]
+
+    # one story per press release, credited to the partner shown and to the other carrier
+    by_title = {item["title"]: item for item in items}
+    partnership = by_title[PARTNERSHIP]["_syndicator"]
+    assert partnership["source"]["id"] == "wego-news"
+    assert [p["id"] for p in partnership["also_published_by"]] == ["scw-news"]
+    assert by_title[SEOUL]["_syndicator"]["also_published_by"][0]["id"] == "scw-news"
+    assert "Seoul opens city-wide digital twin to WeGO members" not in by_title
+    atom_partnership = next(e for e in atom.entries if e.title == PARTNERSHIP)
+    assert atom_partnership.source.title == "WeGO News"
+
+    # one published feed per content kind
+    assert len(setup.json_feed("articles")["items"]) == 6
+    assert {i["title"] for i in setup.json_feed("whitepapers")["items"]} == {
+        "Digital twins for city planning: a practical guide",
+        "Connectivity trend report 2026",
+        "Net-zero municipal buildings: what the data says",
+    }
+    webinars = setup.json_feed("webinars")["items"]
+    assert [i["title"] for i in webinars] == [
+        WEBINAR_4,
+        "Smart Mobility Webinar #3: Mobility as a Service",
+        "Urban data platforms: lessons from 30 cities",
+    ]
+    assert webinars[0]["_syndicator"]["also_published_by"][0]["id"] == "scw-news"
+
+    # safe HTML: the partner's <script> and onclick are gone, relative links absolute
+    html = " ".join(i.get("content_html", "") for i in items)
+    assert "<script" not in html and "onclick" not in html
+    assert (
+        'href="https://www.smartcitiesworld.net/news/news/curb-management-explained-10512"' in html
+    )
+
+    # every published Atom, RSS and OPML file passes the W3C validator
+    files = sorted(setup.output.glob("*.atom")) + sorted(setup.output.glob("*.rss"))
+    validate_feed_files([*files, setup.output / "sources.opml"])
+    assert sorted(p.name for p in setup.output.iterdir()) == sorted(
+        [*PUBLISHED_FEEDS, "sources.opml", "index.html"]
+    )
+
+
+def test_second_pass_is_conditional_parses_nothing_and_rewrites_nothing(setup: Setup) -> None:
+    setup.run("fetch")
+    before = setup.mtimes()
+    bytes_before = {name: (setup.output / name).read_bytes() for name in before}
+    setup.server.clear_requests()
+
+    result = setup.run("fetch", "--log-level", "DEBUG")
+
+    assert (
+        "4 feeds: 0 ok, 4 not modified, 0 failed; 0 new stories, 0 updated; 0 files written"
+        in result.stdout
+    )
+    assert "HTTP 304" in result.stderr
+    requests = setup.server.requests
+    assert len(requests) == 4
+    for request in requests:
+        assert request.headers["if-none-match"].startswith('"')
+        assert request.headers["if-modified-since"]
+        assert request.headers["user-agent"].startswith("syndicator/")
+        assert "(+https://feeds.example.org/)" in request.headers["user-agent"]
+    assert setup.mtimes() == before
+    assert {name: (setup.output / name).read_bytes() for name in before} == bytes_before
+
+
+def test_same_body_without_validators_is_not_parsed_again(setup: Setup) -> None:
+    body = setup.original("scw-news")
+    setup.server.set("/scw-news.rss", body, etag=None, last_modified=None)
+    setup.run("fetch", "--feed", "scw-news")
+    result = setup.run("fetch", "--feed", "scw-news", "--log-level", "DEBUG")
+    assert "1 feeds: 0 ok, 1 not modified" in result.stdout
+    assert "same body as last time" in result.stderr
+
+
+def test_story_ids_survive_guid_change_restart_and_publish(setup: Setup) -> None:
+    setup.run("fetch")
+    ids = setup.ids_by_title()
+
+    # The media partner regenerates every GUID, changes title case and link decorations.
+    churned = (
+        setup.original("scw-news")
+        .replace(b'<guid isPermaLink="false">scw-', b'<guid isPermaLink="false">v2-scw-')
+        .replace(
+            b"WeGO And SmartCitiesWorld Sign A Content Partnership",
+            b"WEGO and SmartCitiesWorld sign a content partnership",
+        )
+        .replace(b"utm_source=rss", b"utm_source=feed&amp;fbclid=abc")
+    )
+    setup.serve_file("scw-news", churned)
+    result = setup.run("fetch")
+    assert "0 new stories" in result.stdout
+    assert setup.ids_by_title() == ids
+
+    # publish alone, into an empty folder, after a restart: the same ids and the same bytes
+    all_atom = (setup.output / "all.atom").read_bytes()
+    for path in setup.output.iterdir():
+        path.unlink()
+    setup.run("publish")
+    assert setup.ids_by_title() == ids
+    assert (setup.output / "all.atom").read_bytes() == all_atom
+
+
+def test_changed_story_is_updated_in_place(setup: Setup) -> None:
+    setup.run("fetch")
+    order = [item["id"] for item in setup.json_feed()["items"]]
+    before = {item["id"]: item for item in setup.json_feed()["items"]}
+    edited = setup.original("scw-whitepapers").replace(
+        b"Connectivity trend report 2026", b"Connectivity trend report 2026 (revised edition)"
+    )
+    setup.serve_file("scw-whitepapers", edited)
+    result = setup.run("fetch")
+    assert "0 new stories, 1 updated" in result.stdout
+    after = {item["id"]: item for item in setup.json_feed()["items"]}
+    assert [item["id"] for item in setup.json_feed()["items"]] == order
+    changed = [i for i in after if after[i]["title"] != before[i]["title"]]
+    assert len(changed) == 1
+    story = after[changed[0]]
+    assert story["title"] == "Connectivity trend report 2026 (revised edition)"
+    assert story["date_published"] == before[changed[0]]["date_published"]
+    assert story["date_modified"] > before[changed[0]]["date_modified"]
+
+
+def test_broken_partners_are_reported_and_lose_nothing(setup: Setup) -> None:
+    setup.run("fetch")
+    all_before = setup.ids_by_title()
+
+    setup.server.set(
+        "/scw-news.rss", b"<html><body>Maintenance</body></html>", content_type="text/html"
+    )
+    setup.server.set("/wego-news.atom", b"gone", status=500, content_type="text/plain")
+    result = setup.run("fetch")
+    assert "4 feeds: 0 ok, 2 not modified, 2 failed" in result.stdout
+    assert "wego-news: HTTP 500" in result.stderr
+    assert "scw-news:" in result.stderr and "HTML page" in result.stderr
+    # nothing stored was deleted: every story is still published, with the same id
+    assert setup.ids_by_title() == all_before
+
+    status = json.loads(setup.run("status", "--json").stdout)
+    by_id = {feed["id"]: feed for feed in status["feeds"]}
+    assert by_id["wego-news"]["health"] == "failing"
+    assert by_id["wego-news"]["http_status"] == 500
+    assert by_id["wego-news"]["consecutive_errors"] == 1
+    assert "HTTP 500" in by_id["wego-news"]["last_error"]
+    assert "HTML page" in by_id["scw-news"]["last_error"]
+    assert by_id["scw-webinars"]["health"] == "ok"
+    assert status["stories"] == 12 and status["entries"] == 15
+
+    table = setup.run("status").stdout
+    assert "failing" in table and "wego-news" in table
+
+    # the broken body is not remembered as "seen": the next fetch fails again, not "not modified"
+    again = setup.run("fetch", "--feed", "scw-news", expect=2)
+    assert "1 feeds: 0 ok, 0 not modified, 1 failed" in again.stdout
+    status = json.loads(setup.run("status", "--json").stdout)
+    assert status["feeds"][1]["consecutive_errors"] == 2
+    # once the partner is fixed, the validators of the last good body still apply
+    setup.serve_file("scw-news")
+    setup.run("fetch", "--feed", "scw-news")
+    fixed = json.loads(setup.run("status", "--json").stdout)
+    assert fixed["feeds"][1]["health"] == "ok" and fixed["feeds"][1]["consecutive_errors"] == 0
+
+    db = sqlite3.connect(setup.folder / "data" / "syndicator.db")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_every_feed_failing_exits_2_and_keeps_the_published_files(setup: Setup) -> None:
+    setup.run("fetch")
+    before = setup.mtimes()
+    for feed_id, (file_name, _, _) in FEEDS.items():
+        setup.server.set(f"/{file_name}", b"", status=404, content_type="text/plain")
+        assert feed_id
+    result = setup.run("fetch", expect=2)
+    assert "0 ok, 0 not modified, 4 failed" in result.stdout
+    assert "HTTP 404 Not Found from http://127.0.0.1" in result.stderr
+    assert setup.mtimes() == before
+
+
+def test_unknown_feed_id_is_refused_with_a_hint(setup: Setup) -> None:
+    result = setup.run("fetch", "--feed", "scw-new", expect=2)
+    assert "no feed 'scw-new'" in result.stderr and "did you mean 'scw-news'?" in result.stderr
+
+
+def test_private_addresses_are_refused_unless_allowed(setup: Setup) -> None:
+    text = setup.config.read_text().replace(
+        "allow_private_networks: true", "allow_private_networks: false"
+    )
+    setup.config.write_text(text)
+    result = setup.run("fetch", expect=2)
+    assert "allow_private_networks" in result.stderr
+    assert setup.server.requests == []
+
+
+def test_invalid_config_is_refused_by_every_verb_with_its_lines(tmp_path: Path) -> None:
+    broken = Path(__file__).parent / "data" / "config" / "broken.yaml"
+    config = tmp_path / "feeds.yaml"
+    config.write_text(broken.read_text(encoding="utf-8"), encoding="utf-8")
+    setup = Setup(tmp_path, config, PartnerServer())
+    check = setup.run("check", expect=1)
+    assert f"{config}:2: site.title: " in check.stderr
+    assert f"{config}:14: feeds[0].intervall: unknown key; did you mean 'interval'?" in check.stderr
+    assert f"{config}:15: feeds[0].enabled: " in check.stderr
+    for verb in ("fetch", "publish", "status"):
+        refused = setup.run(verb, expect=1)
+        assert refused.stderr == check.stderr
+    assert not (tmp_path / "syndicator.db").exists()
+
+
+def test_demo_runs_offline_and_publishes(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "syndicator",
+            "demo",
+            "--no-serve",
+            "--port",
+            "0",
+            "--dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "4 feeds: 4 ok, 0 not modified, 0 failed; 12 new stories" in result.stdout
+    assert len(json.loads((tmp_path / "public" / "all.json").read_text())["items"]) == 12
+
+
+def test_serve_serves_published_files_with_feed_types_and_stops_on_sigterm(setup: Setup) -> None:
+    setup.run("fetch")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "syndicator", "serve", "--port", "0", "-c", str(setup.config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        url = line.rsplit(" at ", 1)[1].split()[0]
+        expected = {
+            "all.atom": "application/atom+xml; charset=utf-8",
+            "all.rss": "application/rss+xml; charset=utf-8",
+            "all.json": "application/feed+json; charset=utf-8",
+            "sources.opml": "text/x-opml; charset=utf-8",
+            "index.html": "text/html; charset=utf-8",
+        }
+        for name, content_type in expected.items():
+            with urllib.request.urlopen(url + name, timeout=10) as response:
+                assert response.headers["Content-Type"] == content_type
+                assert response.read() == (setup.output / name).read_bytes()
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(url + "../feeds.yaml", timeout=10)
+        assert missing.value.code == 404
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0

@@ -246,29 +246,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def status_table(document: dict[str, Any]) -> None:
-    """The status document as a table for people."""
-    table = Table(title=f"{document['stories']} stories from {document['entries']} entries")
-    for column in ("feed", "health", "last attempt", "last success", "HTTP", "entries"):
-        table.add_column(column)
+    """The status document as a table for people (times in UTC; all fields in --json)."""
+    table = Table(
+        title=f"{document['stories']} stories from {document['entries']} entries (times UTC)"
+    )
+    table.add_column("feed", no_wrap=True)
+    table.add_column("health", no_wrap=True)
+    table.add_column("HTTP", justify="right")
+    table.add_column("entries", justify="right")
     table.add_column("errors", justify="right")
-    table.add_column("next due")
-    table.add_column("last error / warning", overflow="fold")
+    table.add_column("last success", no_wrap=True)
+    table.add_column("next due", no_wrap=True)
+    table.add_column("problem", overflow="fold", ratio=1)
     colours = {"ok": "green", "failing": "red", "new": "yellow", "disabled": "dim"}
     for feed in document["feeds"]:
         health = feed["health"]
         table.add_row(
             feed["id"],
             f"[{colours[health]}]{health}[/]",
-            _short_time(feed["last_attempt"]),
-            _short_time(feed["last_success"]),
             str(feed["http_status"] or "-"),
             str(feed["entries"]),
             str(feed["consecutive_errors"]),
+            _short_time(feed["last_success"]),
             _short_time(feed["next_due"]),
             feed["last_error"] or feed["warning"] or "",
         )
-    Console(soft_wrap=False).print(table)
+    Console().print(table)
 
 
 def _short_time(value: str | None) -> str:
-    return value.replace("T", " ").removesuffix("+00:00") if value else "-"
+    """``2026-11-25T13:12:00+00:00`` as ``11-25 13:12``."""
+    return f"{value[5:10]} {value[11:16]}" if value else "-"

@@ -510,8 +510,17 @@ def _read_text(path: Path, file_name: str) -> str:
         raise ConfigError([Problem(file_name, line, "", message)]) from exc
 
 
+_VERSION_DIRECTIVE = re.compile(r"^%YAML[ \t]+(\S+)", re.MULTILINE)
+
+
 def _parse_yaml(text: str, file_name: str) -> tuple[Any, list[Problem]]:
     """Load ``text`` (round trip, YAML 1.2); also return a Problem for every duplicate key."""
+    directive = _VERSION_DIRECTIVE.search(text)
+    if directive and directive.group(1) != "1.2":
+        # ruamel honours "%YAML 1.1", which would bring back `no` read as false.
+        line = text.count("\n", 0, directive.start()) + 1
+        message = f"only YAML 1.2 is read: remove the '%YAML {directive.group(1)}' line"
+        raise ConfigError([Problem(file_name, line, "", message)])
     try:
         tree = YAML(typ="rt").compose(text)
         loader = YAML(typ="rt")

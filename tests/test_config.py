@@ -719,3 +719,11 @@ def test_yaml_1_1_booleans_stay_text() -> None:
     config = check(text)
     assert config.site.title == "no"
     assert config.feeds[0].name == "off"
+
+
+def test_a_yaml_1_1_directive_is_refused_at_its_line() -> None:
+    # ruamel would honour it and read `enabled: no` as false again.
+    problem = only_problem("# old file\n%YAML 1.1\n---\n" + MINIMAL + "    enabled: no\n")
+    assert (problem.line, problem.path) == (2, "")
+    assert "only YAML 1.2 is read" in problem.message
+    assert check("%YAML 1.2\n---\n" + MINIMAL).feeds[0].id == "scw-news"

@@ -1,11 +1,12 @@
 # Two commands on a fresh machine (README, Quick start):
 #   make demo   installs syndicator into .venv and runs `syndicator demo`
 #   make test   installs it with the test extras and runs lint, types and the whole suite
+#   make bench  the benchmark of README "Benchmark" (~9 minutes on 2 cores); BENCH_ARGS=--smoke
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest install install-test clean
+.PHONY: demo test lint typecheck pytest install install-test clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,9 @@ pytest: install-test
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

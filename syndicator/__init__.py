@@ -10,7 +10,10 @@ One pass, drawn as a shell pipeline (each stage is a module of this package)::
       | store.Store.apply                    # SQLite, one transaction per feed
       | publish.render_all | publish.write_output   # Atom, RSS, JSON Feed, OPML, index.html
 
-``pipeline.run_pass`` runs it; ``cli`` is the command line on top.
+``pipeline.run_pass`` runs it; ``cli`` is the command line on top. ``syndicator run``
+(``service``) runs the same stages one feed at a time, each on its own schedule
+(``schedule.next_poll``), publishes once after a burst of changes, and serves the result
+(``server``: Starlette + uvicorn, ``/healthz``, ``/status``, ``/metrics``).
 A partner *feed* has *entries*; entries that carry the same news form one *story*;
 the files we write are the *published feeds*.
 """

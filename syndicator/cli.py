@@ -1,16 +1,18 @@
-"""The ``syndicator`` command line: check, fetch, publish, status, serve, demo.
+"""The ``syndicator`` command line: check, fetch, publish, status, serve, run, demo.
 
-Exit codes (CONTRACT): 0 success; 1 feeds.yaml invalid; 2 every feed failed, or the
-database or output folder is unusable.
+Exit codes (CONTRACT): 0 success; 1 feeds.yaml invalid; 2 every feed failed, the database
+or output folder is unusable, or another process is using the database (lock.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import difflib
 import json
 import logging
 import os
+import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,9 +24,20 @@ from rich.table import Table
 
 from syndicator import __version__, demo
 from syndicator.config import Config, ConfigError, FeedConfig, load_config
+from syndicator.lock import DatabaseBusy, DatabaseLock
 from syndicator.pipeline import PassReport, publish_from_store, run_pass
 from syndicator.publish import PublishError
-from syndicator.server import make_server, serve_until_stopped, server_url
+from syndicator.schedule import is_gone
+from syndicator.server import (
+    HttpServer,
+    Site,
+    bind,
+    create_app,
+    serve_until_signalled,
+    socket_url,
+    static_site,
+)
+from syndicator.service import Service, run_until_signalled
 from syndicator.status import status_document
 from syndicator.store import Store, StoreError
 
@@ -74,8 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     status = verbs.add_parser("status", parents=[common], help="health of every partner feed")
     status.add_argument("--json", action="store_true", help="print one JSON document")
     serve = verbs.add_parser("serve", parents=[common], help="serve the published folder")
-    serve.add_argument("--host", help="address to listen on (default: server.host)")
-    serve.add_argument("--port", type=int, help="port (default: server.port)")
+    run = verbs.add_parser(
+        "run", parents=[common], help="the service: fetch on schedule, publish, serve, reload"
+    )
+    for verb in (serve, run):
+        verb.add_argument("--host", help="address to listen on (default: server.host)")
+        verb.add_argument(
+            "--port", type=int, help="port, 0 for any free one (default: server.port)"
+        )
     demo = verbs.add_parser("demo", parents=[common], help="the whole pipeline on sample feeds")
     demo.add_argument("--host", default="127.0.0.1", help="address to serve on")
     demo.add_argument("--port", type=int, default=8080, help="port for the result (0: any)")
@@ -93,7 +112,10 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         datefmt="%Y-%m-%dT%H:%M:%S",
     )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # we log one line per feed ourselves
+    # We log one line per feed and event ourselves; the libraries' own lines only at DEBUG.
+    quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
+    for name in ("httpx", "apscheduler", "uvicorn.error"):
+        logging.getLogger(name).setLevel(max(quiet, logging.getLevelName(level)))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "publish": cmd_publish,
         "status": cmd_status,
         "serve": cmd_serve,
+        "run": cmd_run,
         "demo": cmd_demo,
     }
     try:
@@ -112,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         _print_problems(error)
         return EXIT_CONFIG
-    except (StoreError, PublishError, UsageError) as error:
+    except (StoreError, PublishError, UsageError, DatabaseBusy) as error:
         print(f"syndicator: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -137,9 +160,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _selected_feeds(config: Config, wanted: Sequence[str]) -> list[FeedConfig]:
+def _selected_feeds(
+    config: Config, wanted: Sequence[str], store: Store | None = None
+) -> list[FeedConfig]:
     if not wanted:
-        return list(config.enabled_feeds)
+        # A feed that answered 410 Gone is skipped until feeds.yaml changes (`--feed ID`
+        # still fetches it): the same rule as the service's (schedule.py).
+        states = store.feed_states() if store else {}
+        gone = [feed for feed in config.enabled_feeds if is_gone(feed, states.get(feed.id))]
+        for feed in gone:
+            log.warning(
+                "%s: skipped: HTTP 410 Gone; remove it from feeds.yaml (line %d)",
+                feed.id,
+                feed.line,
+            )
+        return [feed for feed in config.enabled_feeds if feed not in gone]
     known = {feed.id: feed for feed in config.feeds}
     selected = []
     for feed_id in dict.fromkeys(wanted):
@@ -153,8 +188,14 @@ def _selected_feeds(config: Config, wanted: Sequence[str]) -> list[FeedConfig]:
 
 def cmd_fetch(args: argparse.Namespace) -> int:
     config = _config(args)
-    feeds = _selected_feeds(config, args.feed)
-    with Store(config.storage.database) as store:
+    _selected_feeds(config, args.feed)  # an unknown --feed is refused before anything else
+    with DatabaseLock(config.storage.database, "fetch"), Store(config.storage.database) as store:
+        feeds = _selected_feeds(config, args.feed, store)
+        if not feeds and config.enabled_feeds:
+            print(
+                "syndicator: every enabled feed answered 410 Gone; nothing fetched", file=sys.stderr
+            )
+            return EXIT_FAILED
         report = _run_pass_with_progress(config, store, feeds)
     _print_summary(report)
     if feeds and report.count("failed") == len(feeds):
@@ -185,7 +226,7 @@ def _print_summary(report: PassReport) -> None:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     config = _config(args)
-    with Store(config.storage.database) as store:
+    with DatabaseLock(config.storage.database, "publish"), Store(config.storage.database) as store:
         report = publish_from_store(config, store)
     print(
         f"published to {config.storage.output_dir}: {len(report.written)} files written, "
@@ -209,38 +250,75 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = _config(args)
     output = config.storage.output_dir
     output.mkdir(parents=True, exist_ok=True)
-    server = make_server(output, args.host or config.server.host, args.port or config.server.port)
-    print(f"serving {output} at {server_url(server)} (Ctrl-C to stop)", flush=True)
-    serve_until_stopped(server)
+    sock = _bind(args.host or config.server.host, _port(args, config))
+    print(f"serving {output} at {socket_url(sock)} (Ctrl-C to stop)", flush=True)
+    asyncio.run(serve_until_signalled(HttpServer(create_app(static_site(config)), sock)))
     return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = _config(args)
+    with DatabaseLock(config.storage.database, "run"):
+        sock = _bind(args.host or config.server.host, _port(args, config))
+
+        def server(site: Site) -> HttpServer:
+            return HttpServer(create_app(site), sock)
+
+        def ready() -> None:
+            feeds = len(config.enabled_feeds)
+            print(
+                f"polling {feeds} feeds; serving {config.storage.output_dir} at "
+                f"{socket_url(sock)} (Ctrl-C to stop)",
+                flush=True,
+            )
+
+        service = Service(config, args.config or _default_config(), server)
+        stopped_cleanly = asyncio.run(run_until_signalled(service, ready))
+    return EXIT_OK if stopped_cleanly else EXIT_FAILED
+
+
+def _port(args: argparse.Namespace, config: Config) -> int:
+    return int(args.port) if args.port is not None else config.server.port
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    try:
+        return bind(host, port)
+    except OSError as error:
+        raise UsageError(
+            f"cannot listen on {host}:{port} ({error.strerror or error}); set server.host / "
+            "server.port in feeds.yaml or pass --host / --port (--port 0: any free port)"
+        ) from error
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     folder = demo.demo_folder(args.dir)
     partner_server = demo.start_partner_server()
     try:
-        site = demo.output_server(folder, args.host, args.port)
+        sock = demo.output_socket(folder, args.host, args.port)
     except OSError as error:
         raise UsageError(
             f"cannot serve the demo on {args.host}:{args.port} ({error.strerror}); "
             "pick another with --port (0: any free port)"
         ) from error
-    config_path = demo.write_demo_config(folder, server_url(partner_server), server_url(site))
-    print(f"demo partners served at {server_url(partner_server)}")
+    partners = demo.partner_url(partner_server)
+    config_path = demo.write_demo_config(folder, partners, socket_url(sock))
+    print(f"demo partners served at {partners}")
     print(f"demo configuration: {config_path}")
     config = load_config(config_path)
     with Store(config.storage.database) as store:
         report = run_pass(config, store, list(config.enabled_feeds))
     _print_summary(report)
     if args.no_serve:
-        site.server_close()
+        sock.close()
         partner_server.shutdown()
         print(f"published files: {config.storage.output_dir}")
         return EXIT_OK
-    url = server_url(site)
+    url = socket_url(sock)
     print(f"merged feeds: {url}index.html  {url}all.atom  {url}all.rss  {url}all.json")
+    print(f"service pages: {url}status  {url}status.json  {url}metrics  {url}healthz")
     print("Ctrl-C to stop", flush=True)
-    serve_until_stopped(site)
+    asyncio.run(serve_until_signalled(HttpServer(create_app(static_site(config)), sock)))
     partner_server.shutdown()
     return EXIT_OK
 
@@ -269,7 +347,7 @@ def status_table(document: dict[str, Any]) -> None:
             str(feed["consecutive_errors"]),
             _short_time(feed["last_success"]),
             _short_time(feed["next_due"]),
-            feed["last_error"] or feed["warning"] or "",
+            feed["disabled_reason"] or feed["last_error"] or feed["warning"] or "",
         )
     Console().print(table)
 

@@ -40,6 +40,11 @@ from syndicator.model import KINDS, Kind
 DEFAULT_INTERVAL = timedelta(minutes=30)
 DEFAULT_TIMEOUT = timedelta(seconds=30)
 DEFAULT_MAX_SIZE = 10 * 1024 * 1024  # bytes of decoded body
+DEFAULT_MAX_ENTRIES = 1000  # entries read from one partner feed; the first ones are kept
+# Video players whose <iframe>s are kept in partner HTML (subdomains included), sandboxed.
+DEFAULT_IFRAME_HOSTS = ("youtube.com", "youtube-nocookie.com", "player.vimeo.com")
+_HOST_NAME = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+DEFAULT_MAX_POLL_INTERVAL = timedelta(days=1)  # longest wait between two polls of a feed
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,7 @@ class SiteConfig:
     description: str | None = None
     language: str | None = None
     max_items: int = 100
+    websub_hub: str | None = None  # WebSub hub announced in published feeds and pinged
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +101,9 @@ class FeedConfig:
     interval: timedelta = DEFAULT_INTERVAL
     timeout: timedelta = DEFAULT_TIMEOUT
     max_size: int = DEFAULT_MAX_SIZE
+    max_poll_interval: timedelta = DEFAULT_MAX_POLL_INTERVAL  # caps partner hints and backoff
+    max_entries: int = DEFAULT_MAX_ENTRIES
+    iframe_hosts: frozenset[str] = frozenset(DEFAULT_IFRAME_HOSTS)
     tags: tuple[str, ...] = ()
     enabled: bool = True
     priority: int = 0
@@ -306,6 +315,16 @@ def _tag(value: object) -> str:
     return text
 
 
+def _iframe_host(value: object) -> str:
+    text = _text(value).lower()
+    if not _HOST_NAME.fullmatch(text):
+        _fail(
+            f"expected a host name such as 'www.youtube.com' (no scheme, port or path), "
+            f"got {_show(value)}"
+        )
+    return text
+
+
 def _unique_tags(tags: list[str]) -> list[str]:
     repeated = sorted({tag for tag in tags if tags.count(tag) > 1})
     if repeated:
@@ -402,6 +421,7 @@ Duration = Annotated[timedelta, PlainValidator(_duration)]
 Size = Annotated[int, PlainValidator(_size)]
 FilePath = Annotated[str, PlainValidator(_file_path)]
 Tag = Annotated[str, PlainValidator(_tag)]
+IframeHost = Annotated[str, PlainValidator(_iframe_host)]
 
 
 class _Model(BaseModel):
@@ -414,6 +434,7 @@ class _Site(_Model):
     description: OptionalText = None
     language: Annotated[str | None, PlainValidator(_language)] = None
     max_items: int = Field(default=100, gt=0)
+    websub_hub: Annotated[str | None, PlainValidator(_feed_url)] = None
 
 
 class _Storage(_Model):
@@ -430,6 +451,9 @@ class _Defaults(_Model):
     interval: Duration = DEFAULT_INTERVAL
     timeout: Duration = DEFAULT_TIMEOUT
     max_size: Size = DEFAULT_MAX_SIZE
+    max_poll_interval: Duration = DEFAULT_MAX_POLL_INTERVAL
+    max_entries: int = Field(default=DEFAULT_MAX_ENTRIES, gt=0)
+    iframe_hosts: list[IframeHost] = Field(default_factory=lambda: list(DEFAULT_IFRAME_HOSTS))
 
 
 class _Feed(_Model):
@@ -440,6 +464,9 @@ class _Feed(_Model):
     interval: Duration = DEFAULT_INTERVAL  # these four fall back to defaults: / the top level
     timeout: Duration = DEFAULT_TIMEOUT
     max_size: Size = DEFAULT_MAX_SIZE
+    max_poll_interval: Duration = DEFAULT_MAX_POLL_INTERVAL
+    max_entries: int = Field(default=DEFAULT_MAX_ENTRIES, gt=0)
+    iframe_hosts: list[IframeHost] = Field(default_factory=lambda: list(DEFAULT_IFRAME_HOSTS))
     allow_private_networks: bool = False
     tags: Annotated[list[Tag], AfterValidator(_unique_tags)] = Field(default_factory=list)
     enabled: bool = True
@@ -774,12 +801,13 @@ def _model_at(loc: Loc) -> type[_Model] | None:
 def _unknown_key_message(loc: Loc) -> str:
     key, model = str(loc[-1]), _model_at(loc[:-1])
     allowed = list(model.model_fields) if model else []
-    close = difflib.get_close_matches(key, allowed, n=1)
-    if close:
-        return f"unknown key; did you mean '{close[0]}'?"
+    # A key that exists elsewhere is misplaced, not misspelt (max_items vs max_entries).
     homes = [name for name, home in _HOMES if home is not model and key in home.model_fields]
     if homes:
         return f"unknown key here; '{key}' belongs in {' or '.join(homes)}"
+    close = difflib.get_close_matches(key, allowed, n=1)
+    if close:
+        return f"unknown key; did you mean '{close[0]}'?"
     return f"unknown key; expected one of: {', '.join(allowed)}"
 
 
@@ -794,7 +822,14 @@ def _build(root: _Root, where: _Where, config_path: Path) -> Config:
     site = root.site
     return Config(
         path=config_path,
-        site=SiteConfig(site.title, site.url, site.description, site.language, site.max_items),
+        site=SiteConfig(
+            site.title,
+            site.url,
+            site.description,
+            site.language,
+            site.max_items,
+            websub_hub=site.websub_hub,
+        ),
         storage=StorageConfig(
             database=(base / storage.database).resolve(),
             output_dir=(base / storage.output_dir).resolve(),
@@ -819,6 +854,13 @@ def _feed_config(feed: _Feed, line: int, root: _Root, defaults: _Defaults) -> Fe
         interval=feed.interval if "interval" in given else defaults.interval,
         timeout=feed.timeout if "timeout" in given else defaults.timeout,
         max_size=feed.max_size if "max_size" in given else defaults.max_size,
+        max_poll_interval=(
+            feed.max_poll_interval if "max_poll_interval" in given else defaults.max_poll_interval
+        ),
+        max_entries=feed.max_entries if "max_entries" in given else defaults.max_entries,
+        iframe_hosts=frozenset(
+            feed.iframe_hosts if "iframe_hosts" in given else defaults.iframe_hosts
+        ),
         tags=tuple(feed.tags),
         enabled=feed.enabled,
         priority=feed.priority,

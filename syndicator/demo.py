@@ -9,12 +9,19 @@ dedupe at work.
 
 from __future__ import annotations
 
+import logging
+import socket
 import tempfile
-from http.server import ThreadingHTTPServer
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
-from syndicator.server import make_server, start_in_thread
+from syndicator.server import CONTENT_TYPES, bind
+
+log = logging.getLogger(__name__)
 
 DEMO_FEEDS = (
     # (feed id, file, kind, priority, name)
@@ -30,11 +37,30 @@ def demo_feeds_dir() -> Path:
     return Path(str(files("syndicator") / "demo_feeds"))
 
 
+class _PartnerFiles(SimpleHTTPRequestHandler):
+    """The sample partners: plain static files with feed content types."""
+
+    extensions_map = {  # noqa: RUF012 (the stdlib declares it as a plain class attribute)
+        **SimpleHTTPRequestHandler.extensions_map,
+        **CONTENT_TYPES,
+    }
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("demo partner: %s", format % args)
+
+
 def start_partner_server() -> ThreadingHTTPServer:
     """Serve the sample partner feeds on 127.0.0.1, on a free port, in a thread."""
-    server = make_server(demo_feeds_dir(), "127.0.0.1", 0)
-    start_in_thread(server)
+    handler = partial(_PartnerFiles, directory=str(demo_feeds_dir()))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="demo partners", daemon=True).start()
     return server
+
+
+def partner_url(server: ThreadingHTTPServer) -> str:
+    host, port = server.server_address[:2]
+    return f"http://{host!s}:{port}/"
 
 
 def demo_folder(folder: Path | None) -> Path:
@@ -73,8 +99,7 @@ def write_demo_config(folder: Path, partner_url: str, site_url: str) -> Path:
     return path
 
 
-def output_server(folder: Path, host: str, port: int) -> ThreadingHTTPServer:
-    """Bind the server for the published files first: the site URL needs its port."""
-    output = folder / "public"
-    output.mkdir(parents=True, exist_ok=True)
-    return make_server(output, host, port)
+def output_socket(folder: Path, host: str, port: int) -> socket.socket:
+    """Bind the socket for the published files first: the site URL needs its port."""
+    (folder / "public").mkdir(parents=True, exist_ok=True)
+    return bind(host, port)

@@ -17,9 +17,16 @@ httpx traps handled here (STACK-NOTES.md; each has a test in tests/test_fetch.py
   decode them ourselves in bounded pieces, counting decoded bytes;
 - httpx follows redirects to any address: we follow them ourselves, checking scheme and
   resolved address on every hop;
+- checking an address and then letting httpx resolve the name again would let a partner's
+  DNS answer differently the second time (DNS rebinding): without
+  ``allow_private_networks`` the connection itself is made by ``_CheckedNetworkBackend``,
+  which resolves once, refuses private addresses and connects to the address it checked
+  (TLS still verifies and sends SNI for the host name);
 - one client with a big pool is CPU-bound at high concurrency (encode/httpx#3215): one
-  client per ``POOL_PER_CLIENT`` connections, feeds assigned to a client by host so
-  keep-alive connections are still shared; the default concurrency uses one client.
+  client per ``POOL_PER_CLIENT`` connections, a host's feeds kept on one client so they
+  share keep-alive connections, unless one host holds more than a client's share of the
+  pass (a mirror, the benchmark): then its feeds are spread over the clients. The default
+  concurrency uses one client.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import functools
 import hashlib
 import ipaddress
 import logging
@@ -35,13 +43,14 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 __all__ = [
@@ -72,6 +81,10 @@ _PIECE = 64 * 1024  # largest decoded piece produced at once
 Outcome = Literal["ok", "not_modified", "failed"]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _E = TypeVar("_E", bound=BaseException)
+# httpcore's SOCKET_OPTION, spelled out: it is not exported.
+SocketOption = (
+    tuple[int, int, int] | tuple[int, int, bytes | bytearray] | tuple[int, int, None, int]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +122,7 @@ class FetchResult:
     retry_after: float | None  # seconds, from Retry-After on 429/503
     fetched_at: datetime  # aware UTC, start of the fetch
     duration: float  # seconds
+    fresh_for: float | None = None  # seconds, from Cache-Control max-age or Expires (2xx/304)
 
 
 async def fetch_all(
@@ -117,8 +131,13 @@ async def fetch_all(
     user_agent: str,
     concurrency: int = 20,
     on_result: Callable[[FetchResult], None] | None = None,
+    pool_per_client: int = POOL_PER_CLIENT,
 ) -> list[FetchResult]:
     """Fetch every request, at most ``concurrency`` at a time; results in request order.
+
+    Connections are split over clients of at most ``pool_per_client`` each: httpcore's
+    pool does work quadratic in its size on every request (~1.8 ms of CPU per request at
+    20 connections, ~0.9 ms at 5; bench/, issue 8).
 
     ``on_result`` is called with each result as it completes (e.g. to advance a progress
     bar); an exception in it is logged and ignored. Never raises for a feed's failure.
@@ -126,20 +145,25 @@ async def fetch_all(
     if not requests:
         return []
     concurrency = max(1, concurrency)
-    client_count = math.ceil(concurrency / POOL_PER_CLIENT)
+    client_count = math.ceil(concurrency / max(1, pool_per_client))
     pool_size = math.ceil(concurrency / client_count)
     overall = asyncio.Semaphore(concurrency)
 
     async with contextlib.AsyncExitStack() as stack:
-        clients = [
-            await stack.enter_async_context(_new_client(pool_size)) for _ in range(client_count)
-        ]
-        gates = [asyncio.Semaphore(pool_size) for _ in clients]
+        # Feeds allowed on private networks get clients of their own: a keep-alive connection
+        # opened for one of them must never be reused by a feed that is not.
+        clients = {
+            (allow, shard): await stack.enter_async_context(_new_client(pool_size, allow))
+            for allow in sorted({r.allow_private_networks for r in requests})
+            for shard in range(client_count)
+        }
+        gates = [asyncio.Semaphore(pool_size) for _ in range(client_count)]
+        shards = _assign_clients([r.url for r in requests], client_count)
 
-        async def run(request: FetchRequest) -> FetchResult:
-            shard = _shard(request.url, client_count)
+        async def run(request: FetchRequest, shard: int) -> FetchResult:
             async with gates[shard], overall:
-                result = await fetch_one(clients[shard], request, user_agent)
+                client = clients[request.allow_private_networks, shard]
+                result = await fetch_one(client, request, user_agent)
             if on_result is not None:
                 try:
                     on_result(result)
@@ -147,7 +171,7 @@ async def fetch_all(
                     log.exception("%s: the on_result callback failed", request.feed_id)
             return result
 
-        return list(await asyncio.gather(*(run(r) for r in requests)))
+        return list(await asyncio.gather(*map(run, requests, shards)))
 
 
 async def fetch_one(
@@ -196,6 +220,7 @@ async def fetch_one(
             retry_after=None,
             fetched_at=fetched_at,
             duration=time.monotonic() - started,
+            fresh_for=done.fresh_for,
         )
         _log_success(result)
         return result
@@ -276,6 +301,7 @@ class _Done:
     etag: str | None
     last_modified: str | None
     body_hash: str | None
+    fresh_for: float | None = None
 
 
 async def _fetch(
@@ -295,8 +321,6 @@ async def _fetch(
     redirects = 0
     while True:
         trail.url = str(url)
-        if not request.allow_private_networks:
-            await _refuse_private(request, url)
         try:
             async with client.stream(
                 "GET", url, headers=headers, timeout=httpx.Timeout(request.timeout)
@@ -305,6 +329,8 @@ async def _fetch(
                 if response.status_code not in _REDIRECTS:
                     return await _final(request, response, trail)
                 target = _redirect_target(request, response, url)
+        except _PrivateAddress as exc:  # raised by _CheckedNetworkBackend before connecting
+            raise _private_failure(request, url, exc.host, exc.address) from exc
         except httpx.HTTPError as exc:
             raise _transport_failure(request, url, exc) from exc
 
@@ -353,28 +379,86 @@ def _redirect_target(request: FetchRequest, response: httpx.Response, url: httpx
     return _checked_url(request, joined, came_from=url)
 
 
-async def _refuse_private(request: FetchRequest, url: httpx.URL) -> None:
-    host = url.raw_host.decode("ascii", "replace")
-    port = url.port or (443 if url.scheme == "https" else 80)
+def _private_failure(
+    request: FetchRequest, url: httpx.URL, host: str, address: IPAddress
+) -> _Failure:
+    what = f"{host} resolves to {address}," if host != str(address) else f"{host} is"
+    return _Failure(
+        "private_address",
+        f"{request.feed_id}: refused to fetch {url}: {what} a {_describe(address)} "
+        f"address; if this feed really lives on your own network, set "
+        f"`allow_private_networks: true` for it in feeds.yaml",
+    )
+
+
+class _PrivateAddress(Exception):
+    def __init__(self, host: str, address: IPAddress) -> None:
+        super().__init__(f"{host} resolves to the non-public address {address}")
+        self.host = host
+        self.address = address
+
+
+class _CheckedNetworkBackend(httpcore.AsyncNetworkBackend):
+    """Connects only to public addresses, and only to the address it checked.
+
+    httpcore asks its network backend for a TCP connection to ``host``; this backend resolves
+    ``host`` once, raises ``_PrivateAddress`` when any address is not public (no connection
+    is attempted), and connects to the checked addresses in order. TLS is started by
+    httpcore on the returned stream with ``server_hostname=host``, so certificate checks and
+    SNI are unchanged. A second lookup that could answer differently never happens.
+    """
+
+    def __init__(self) -> None:
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await _public_addresses(host, port)
+        error: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc  # try the next address, as a resolver-driven connect would
+        assert error is not None  # _public_addresses never returns an empty list
+        raise error
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[SocketOption] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("unix sockets are never used for partner feeds")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+async def _public_addresses(host: str, port: int) -> list[IPAddress]:
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise _Failure(
-            "network", f"{request.feed_id}: could not resolve {host} ({exc.strerror})"
-        ) from exc
-    except (OSError, UnicodeError) as exc:
-        raise _Failure("network", f"{request.feed_id}: could not resolve {host} ({exc})") from exc
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]))
+    except (OSError, UnicodeError) as exc:  # socket.gaierror is an OSError
+        # A ConnectError caused by the gaierror: _transport_failure words it as for httpx.
+        raise httpcore.ConnectError(f"could not resolve {host}: {exc}") from exc
+    # "fe80::1%eth0": the zone is no part of the address (and such an address is refused).
+    found = (str(info[4][0]).split("%", 1)[0] for info in infos)
+    addresses = list(dict.fromkeys(ipaddress.ip_address(text) for text in found))
+    if not addresses:
+        raise httpcore.ConnectError(f"could not resolve {host}: no address")
+    for address in addresses:
         if not is_public_address(address):
-            what = f"{host} resolves to {address}," if host != str(address) else f"{host} is"
-            raise _Failure(
-                "private_address",
-                f"{request.feed_id}: refused to fetch {url}: {what} a {_describe(address)} "
-                f"address; if this feed really lives on your own network, set "
-                f"`allow_private_networks: true` for it in feeds.yaml",
-            )
+            raise _PrivateAddress(host, address)
+    return addresses
 
 
 def _describe(address: IPAddress) -> str:
@@ -398,7 +482,11 @@ async def _final(request: FetchRequest, response: httpx.Response, trail: _Trail)
     etag = response.headers.get("etag")
     last_modified = response.headers.get("last-modified")
     content_type = response.headers.get("content-type")
+    fresh_for = _fresh_for(response.headers, datetime.now(UTC))
     if status == 304:
+        # A 304 has no body, but httpx closes a connection whose response was not read to
+        # its end: read the nothing, or every not-modified feed costs a new connection.
+        await response.aread()
         return _Done(
             outcome="not_modified",
             body=None,
@@ -406,6 +494,7 @@ async def _final(request: FetchRequest, response: httpx.Response, trail: _Trail)
             etag=etag or request.etag,
             last_modified=last_modified or request.last_modified,
             body_hash=request.body_hash,
+            fresh_for=fresh_for,
         )
     if not 200 <= status < 300:
         raise _http_failure(request, response, trail.url)
@@ -413,8 +502,38 @@ async def _final(request: FetchRequest, response: httpx.Response, trail: _Trail)
     body = await _read_body(request, response, trail.url)
     digest = hashlib.sha256(body).hexdigest()
     if digest == request.body_hash:  # the server ignores validators but nothing changed
-        return _Done("not_modified", None, content_type, etag, last_modified, digest)
-    return _Done("ok", body, content_type, etag, last_modified, digest)
+        return _Done("not_modified", None, content_type, etag, last_modified, digest, fresh_for)
+    return _Done("ok", body, content_type, etag, last_modified, digest, fresh_for)
+
+
+def _fresh_for(headers: httpx.Headers, now: datetime) -> float | None:
+    """Seconds the response stays fresh: Cache-Control max-age, else Expires - Date (RFC 9111).
+
+    None when the partner says nothing usable (no-cache, no-store, or no such headers).
+    """
+    directives = [d.strip().lower() for d in headers.get("cache-control", "").split(",")]
+    if "no-cache" in directives or "no-store" in directives:
+        return None
+    for directive in directives:
+        name, _, value = directive.partition("=")
+        if name.strip() == "max-age":
+            seconds = value.strip().strip('"')
+            return float(int(seconds)) if seconds.isascii() and seconds.isdigit() else None
+    expires = _http_date(headers.get("expires"))
+    if expires is None:
+        return None
+    date = _http_date(headers.get("date")) or now
+    return max(0.0, (expires - date).total_seconds())
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None  # e.g. "Expires: 0" (already expired)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 async def _read_body(request: FetchRequest, response: httpx.Response, url: str) -> bytes:
@@ -607,25 +726,78 @@ def _cause(exc: BaseException, kind: type[_E]) -> _E | None:
 # --- the pass -------------------------------------------------------------------------
 
 
-def _new_client(pool_size: int) -> httpx.AsyncClient:
+def _new_client(pool_size: int, allow_private_networks: bool) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
     return httpx.AsyncClient(
+        verify=_ssl_context(),
         follow_redirects=False,  # we follow them ourselves, checking every hop
         # No proxy variables or .netrc: a proxy would connect to hosts we never checked, and
         # .netrc would send an operator's credentials to partners.
         trust_env=False,
-        limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
+        limits=limits,
+        transport=None if allow_private_networks else _CheckedTransport(limits),
     )
 
 
-def _shard(url: str, count: int) -> int:
-    """Which client fetches ``url``: by host, so one host's feeds share keep-alive connections."""
+class _CheckedTransport(httpx.AsyncHTTPTransport):
+    """httpx's own transport, whose connections are made by ``_CheckedNetworkBackend``.
+
+    httpx 0.28 takes no network backend, so the connection pool it built is replaced by one
+    built the same way plus the backend (tests/test_fetch.py::test_dns_rebinding_...
+    fails if httpx stops using ``_pool``).
+    """
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        super().__init__(verify=_ssl_context(), trust_env=False, limits=limits)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=_ssl_context(),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_CheckedNetworkBackend(),
+        )
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """httpx's default context (certifi's CAs), made once: loading the CAs takes ~30 ms, and
+    a big pass has a client per ``pool_per_client`` connections."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
+def _assign_clients(urls: Sequence[str], count: int) -> list[int]:
+    """Which client fetches each URL.
+
+    A host's feeds go to one client, so they share its keep-alive connections; the biggest
+    hosts are placed first, each on the least loaded client. A host with more feeds than a
+    client has room left for is split over several, so one big host cannot leave all but
+    one client idle (issue 8: every benchmark feed is on 127.0.0.1).
+    """
     if count == 1:
-        return 0
+        return [0] * len(urls)
+    by_host: dict[str, list[int]] = {}
+    for position, url in enumerate(urls):
+        by_host.setdefault(_host(url), []).append(position)
+    share = math.ceil(len(urls) / count)  # the most one client fetches
+    loads = [0] * count
+    assigned = [0] * len(urls)
+    for _, positions in sorted(by_host.items(), key=lambda item: (-len(item[1]), item[0])):
+        start = 0
+        while start < len(positions):
+            client = min(range(count), key=lambda c: (loads[c], c))
+            chunk = positions[start : start + max(1, share - loads[client])]
+            for position in chunk:
+                assigned[position] = client
+            loads[client] += len(chunk)
+            start += len(chunk)
+    return assigned
+
+
+def _host(url: str) -> str:
     try:
-        host = urlsplit(url).hostname or ""
+        return urlsplit(url).hostname or ""
     except ValueError:
-        host = ""
-    return zlib.crc32(host.encode("utf-8", "replace")) % count
+        return ""
 
 
 def _log_success(result: FetchResult) -> None:

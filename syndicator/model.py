@@ -149,3 +149,7 @@ class FeedState:
     last_error: str | None = None
     last_outcome: str | None = None  # "ok", "not_modified", "failed"
     warning: str | None = None  # a bozo feed we still used, or a permanent redirect
+    ttl_minutes: int | None = None  # RSS <ttl> at the last successful parse
+    # Seconds the partner asked us to wait after last_attempt: Retry-After on 429/503,
+    # Cache-Control max-age or Expires otherwise (see schedule.next_poll).
+    partner_delay: float | None = None

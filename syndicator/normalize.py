@@ -1,6 +1,16 @@
 """ParsedEntry -> Entry: identity, canonical URL, plain-text titles, safe HTML, UTC dates.
 
 Everything here is pure: the same partner entry and fetch time give the same Entry.
+
+Hostile input handled here (issue 7; tests/test_normalize.py, tests/test_hostile.py):
+- HTML goes through nh3's allowlist; links only http(s)/mailto; ``<iframe>`` only from
+  ``FeedContext.iframe_hosts``, sandboxed, its content dropped (html5ever keeps an iframe's
+  raw text, ``<script>`` included, and nh3 serializes it as is);
+- HTML nested deeper than ``MAX_HTML_DEPTH`` is reduced to its text first: html5ever's
+  tree building is quadratic in the depth of block elements (20,000 nested ``<div>`` took
+  1.1 s, 100,000 took 19 s);
+- dates before ``MIN_DATE`` (epoch-zero and "0000-00-00" placeholders) count as missing;
+- two items of one fetch with the same guid (or link) are told apart, never dropped.
 """
 
 from __future__ import annotations
@@ -10,8 +20,9 @@ import html
 import logging
 import re
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -23,6 +34,9 @@ from syndicator.model import Enclosure, Entry, Kind, ParsedEntry, ParsedFeed
 log = logging.getLogger(__name__)
 
 MAX_TITLE_CHARS = 500
+MAX_HTML_DEPTH = 256  # open elements; deeper HTML keeps only its text
+MIN_DATE = datetime(1990, 1, 1, tzinfo=UTC)  # earlier dates are placeholders, not news
+IFRAME_SANDBOX = "allow-scripts allow-same-origin allow-popups allow-presentation"
 
 # Characters XML 1.0 forbids: C0 controls but tab/LF/CR, lone surrogates, U+FFFE/U+FFFF.
 # feedgen raises on them and feed readers reject the whole file (STACK-NOTES).
@@ -39,6 +53,18 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 _URL_SCHEMES = frozenset({"http", "https", "mailto"})
+_IFRAME_ATTRIBUTES = frozenset({"src", "width", "height", "title", "allowfullscreen"})
+# nh3 (html5ever) writes every attribute as name="value" with '"' escaped: exact to match.
+_IFRAME = re.compile(r'<iframe((?:\s+[^\s=>]+(?:="[^"]*")?)*)\s*>.*?</iframe>', re.S)
+_ATTRIBUTE = re.compile(r'([^\s=>]+)(?:="([^"]*)")?')
+_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)[^>]*?(/?)>")
+_ANY_TAG = re.compile(r"<[^>]*>")
+# Elements that never stay open (void) or close themselves: they add no depth.
+_NO_DEPTH = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param"}
+    | {"source", "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option"}
+    | {"optgroup", "thead", "tbody", "tfoot", "colgroup", "rb", "rt", "rtc", "rp"}
+)
 
 # Punctuation and symbols of every script fold away in title keys; curly and straight quotes,
 # dashes and CJK punctuation all belong to these categories.
@@ -53,6 +79,8 @@ class FeedContext:
     kind: Kind
     url: str  # the feed's final URL, base for relative links
     fetched_at: datetime  # aware UTC
+    # Hosts whose <iframe>s are kept (subdomains included); feeds.yaml `iframe_hosts`.
+    iframe_hosts: frozenset[str] = frozenset()
 
 
 def xml_safe(text: str) -> str:
@@ -112,35 +140,129 @@ def title_key(title: str) -> str:
 
 def plain_text(markup: str) -> str:
     """Text of an HTML fragment: tags and script/style content dropped, entities decoded."""
-    text = html.unescape(nh3.clean(markup, tags=set(), attributes={}))
+    # xml_safe first as well: nh3 cannot take lone surrogates (tests/test_fuzz.py found it).
+    text = html.unescape(nh3.clean(xml_safe(markup), tags=set(), attributes={}))
     return " ".join(xml_safe(text).split())
 
 
-def sanitize_html(markup: str, base_url: str) -> str:
-    """Safe HTML for feed readers: nh3's allowlist, links only http(s)/mailto, URLs absolute."""
+def sanitize_html(markup: str, base_url: str, iframe_hosts: frozenset[str] = frozenset()) -> str:
+    """Safe HTML for feed readers: nh3's allowlist, links only http(s)/mailto, URLs absolute.
+
+    ``<iframe>`` is kept only with an https ``src`` on one of ``iframe_hosts`` (or their
+    subdomains), and then always sandboxed and empty.
+    """
     if not markup.strip():
         return ""
+    markup = xml_safe(markup)
+    if _nested_too_deep(markup):
+        markup = _ANY_TAG.sub(" ", markup)
+    tags = set(nh3.ALLOWED_TAGS)
+    attributes = {tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()}
+    if iframe_hosts:
+        tags.add("iframe")
+        attributes["iframe"] = set(_IFRAME_ATTRIBUTES)
     cleaned = nh3.clean(
-        xml_safe(markup),
+        markup,
+        tags=tags,
+        attributes=attributes,
         url_schemes=set(_URL_SCHEMES),
-        attribute_filter=partial(_absolute_url_attribute, base_url),
+        attribute_filter=partial(_filter_attribute, base_url, iframe_hosts),
     )
+    if iframe_hosts:
+        cleaned = _IFRAME.sub(_rebuilt_iframe, cleaned)
     return cleaned.strip()
 
 
-def _absolute_url_attribute(base_url: str, tag: str, attribute: str, value: str) -> str | None:
+def _filter_attribute(
+    base_url: str, iframe_hosts: frozenset[str], tag: str, attribute: str, value: str
+) -> str | None:
     # nh3 has already refused unsafe schemes by the time this runs; only relative URLs remain
     # to be made absolute, since a feed reader has no base to resolve them against.
-    if attribute in _URL_ATTRIBUTES:
-        return urljoin(base_url, value.strip())
-    return value
+    if attribute not in _URL_ATTRIBUTES:
+        return value
+    absolute = _join(base_url, value.strip())
+    if absolute is None or urlsplit(absolute).scheme.lower() not in {"", *_URL_SCHEMES}:
+        return None  # a bad URL, or a base with another scheme made it one
+    if tag == "iframe" and not _is_allowed_frame(absolute, iframe_hosts):
+        return None  # the iframe then has no src, and _rebuilt_iframe drops it
+    return absolute
+
+
+def _is_allowed_frame(url: str, iframe_hosts: frozenset[str]) -> bool:
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:
+        return False
+    if parts.scheme != "https" or parts.username or parts.password:
+        return False
+    return any(host == allowed or host.endswith("." + allowed) for allowed in iframe_hosts)
+
+
+def _rebuilt_iframe(match: re.Match[str]) -> str:
+    """An allowed iframe in one fixed form: checked src, size, title, sandbox; no content."""
+    found = dict(_ATTRIBUTE.findall(match.group(1)))
+    if not found.get("src"):
+        return ""  # not on an allowed host: the whole iframe goes
+    kept = [f'src="{found["src"]}"']
+    for name in ("width", "height"):
+        value = found.get(name, "")
+        if value.isascii() and value.isdigit() and len(value) <= 4:
+            kept.append(f'{name}="{value}"')
+    if found.get("title"):
+        kept.append(f'title="{found["title"]}"')
+    if "allowfullscreen" in found:
+        kept.append('allowfullscreen=""')
+    kept += [
+        f'sandbox="{IFRAME_SANDBOX}"',
+        'referrerpolicy="strict-origin-when-cross-origin"',
+        'loading="lazy"',
+    ]
+    return f"<iframe {' '.join(kept)}></iframe>"
+
+
+def _nested_too_deep(markup: str) -> bool:
+    """True when ``markup`` may open more than MAX_HTML_DEPTH elements at once.
+
+    Counts on the text, never under: a close tag only counts for an element of its name
+    that is open, and elements that close themselves (``<p>``, ``<li>``) are not counted.
+    """
+    if markup.count("<") <= MAX_HTML_DEPTH:
+        return False
+    depth = 0
+    open_elements: Counter[str] = Counter()
+    for match in _TAG.finditer(markup):
+        name = match.group(2).lower()
+        if name in _NO_DEPTH:
+            continue
+        if match.group(1):
+            if open_elements[name] > 0:
+                open_elements[name] -= 1
+                depth -= 1
+        elif not match.group(3):
+            open_elements[name] += 1
+            depth += 1
+            if depth > MAX_HTML_DEPTH:
+                return True
+    return False
+
+
+def _join(base_url: str, url: str) -> str | None:
+    """``url`` made absolute against ``base_url``; None when either is not a valid URL
+    (``https://[::1``: urllib raises, and one bad link must not cost the whole feed)."""
+    try:
+        absolute = urljoin(base_url, url)
+        urlsplit(absolute).port  # noqa: B018  # raises ValueError on a bad port or IPv6 host
+    except ValueError:
+        return None
+    return absolute
 
 
 def _absolute_http_url(url: str | None, base_url: str) -> str | None:
     if not url or not url.strip():
         return None
-    absolute = urljoin(base_url, url.strip())
-    if urlsplit(absolute).scheme.lower() not in _DEFAULT_PORTS:
+    absolute = _join(base_url, url.strip())
+    if absolute is None or urlsplit(absolute).scheme.lower() not in _DEFAULT_PORTS:
         return None
     return xml_safe(absolute)
 
@@ -156,11 +278,14 @@ def _clean_title(entry: ParsedEntry) -> str:
 
 
 def _utc(value: datetime | None) -> datetime | None:
+    """Aware UTC, or None for no date and for placeholders before MIN_DATE."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (OverflowError, ValueError):  # year 1 with a positive offset, and the like
+        return None
+    return value if value >= MIN_DATE else None
 
 
 def _dates(entry: ParsedEntry, fetched_at: datetime) -> tuple[datetime, datetime, bool]:
@@ -218,12 +343,13 @@ def normalize_entry(entry: ParsedEntry, context: FeedContext, feed: ParsedFeed) 
     # Relative URLs: an explicit xml:base wins; else the entry's link is relative to the
     # partner's site (the feed's <link>), and its text to the entry's own page, as a
     # browser showing that page would resolve them. The feed's URL is the last resort.
-    site_base = urljoin(context.url, feed.link) if feed.link else context.url
-    link = _absolute_http_url(entry.link, entry.base or site_base)
-    base_url = entry.base or link or site_base
+    site_base = (_join(context.url, feed.link) if feed.link else None) or context.url
+    entry_base = _join(site_base, entry.base) if entry.base else None
+    link = _absolute_http_url(entry.link, entry_base or site_base)
+    base_url = entry_base or link or site_base
     title = _clean_title(entry)
-    summary = sanitize_html(entry.summary, base_url)
-    content = sanitize_html(entry.content, base_url)
+    summary = sanitize_html(entry.summary, base_url, context.iframe_hosts)
+    content = sanitize_html(entry.content, base_url, context.iframe_hosts)
     if content == summary:
         content = ""
     enclosures = _enclosures(entry, base_url)
@@ -253,25 +379,59 @@ def normalize_entry(entry: ParsedEntry, context: FeedContext, feed: ParsedFeed) 
 
 
 def normalize_entries(feed: ParsedFeed, context: FeedContext) -> list[Entry]:
-    """Every usable entry of a parsed feed, one per entry key (the first wins).
+    """Every usable entry of a parsed feed, each with its own entry key.
 
     An entry with neither title, link nor text carries nothing a member could read and is
-    skipped. A key seen twice in one fetch keeps the first, as partners list newest first.
+    skipped. Items that share a guid (or, without guids, a link) are told apart by their
+    link, else title, else content (``_distinct_keys``); only an item listed twice, identical
+    in everything a member sees, is kept once.
     """
     entries: list[Entry] = []
-    seen_keys: set[str] = set()
     for parsed in feed.entries:
         entry = normalize_entry(parsed, context, feed)
         if not (entry.title or entry.link or entry.summary or entry.content):
             log.warning("%s: skipped an entry with no title, link or text", context.feed_id)
             continue
-        if entry.entry_key in seen_keys:
-            log.warning(
-                "%s: entry id %r appears twice in the feed; kept the first",
-                context.feed_id,
-                entry.entry_key,
-            )
-            continue
-        seen_keys.add(entry.entry_key)
         entries.append(entry)
-    return entries
+    return _distinct_keys(entries, context.feed_id)
+
+
+# What tells apart items that share an entry key, tried in this order: the first that
+# differs for every item of the group is added to their key.
+_TIEBREAKERS: tuple[tuple[str, Callable[[Entry], str]], ...] = (
+    ("link", lambda e: e.link or ""),
+    ("title", lambda e: e.title),
+    ("content", lambda e: e.content_hash),
+)
+
+
+def _distinct_keys(entries: list[Entry], feed_id: str) -> list[Entry]:
+    groups: dict[str, list[int]] = {}
+    for position, entry in enumerate(entries):
+        groups.setdefault(entry.entry_key, []).append(position)
+    result = list(entries)
+    dropped: set[int] = set()
+    for key, positions in groups.items():
+        if len(positions) == 1:
+            continue
+        members = [entries[p] for p in positions]
+        name, tiebreaker = next(
+            ((n, t) for n, t in _TIEBREAKERS if len({t(e) for e in members}) == len(members)),
+            _TIEBREAKERS[-1],
+        )
+        seen: set[str] = set()
+        for position, entry in zip(positions, members, strict=True):
+            value = tiebreaker(entry)
+            if value in seen:  # the same item listed twice: nothing is lost
+                dropped.add(position)
+                continue
+            seen.add(value)
+            result[position] = replace(entry, entry_key=f"{key} | {name}: {value}")
+        log.warning(
+            "%s: %d items share the id %r; told apart by their %s",
+            feed_id,
+            len(positions),
+            key[:200],
+            name,
+        )
+    return [entry for position, entry in enumerate(result) if position not in dropped]

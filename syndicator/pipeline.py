@@ -2,6 +2,11 @@
 
 Orchestration only: each decision is made by a stage module; this module calls them in
 order, catches what belongs to one feed at that feed's boundary, and reports.
+
+Speed (bench/, issue 8): bodies are parsed and normalized while the fetch goes on, in worker
+processes once a pass has many (``prepare.Preparer``); dedupe and the store then take the
+feeds one at a time in config order, one transaction each, so ids never depend on timing.
+A pass where nothing changed loads no story index and parses nothing.
 """
 
 from __future__ import annotations
@@ -18,12 +23,16 @@ from syndicator.config import Config, FeedConfig
 from syndicator.dedupe import Assignment, StoryIndex, assign_stories, build_story
 from syndicator.fetch import FetchRequest, FetchResult, fetch_all
 from syndicator.model import FeedState, Partner, Story
-from syndicator.normalize import FeedContext, normalize_entries
-from syndicator.parse import ParseError, parse_feed
+from syndicator.parse import ParseError
+from syndicator.prepare import PrepareJob, Preparer, prepare
 from syndicator.publish import WriteReport, render_all, write_output
 from syndicator.store import FeedUpdate, Store
 
 log = logging.getLogger(__name__)
+
+# Connections per httpx client in a pass: small pools cost half the CPU per request of
+# pools of 20 (fetch.fetch_all), and a pass may have many clients.
+FETCH_POOL_PER_CLIENT = 5
 
 Outcome = Literal["ok", "not_modified", "failed"]
 
@@ -48,6 +57,8 @@ class PassContext:
     store: Store
     index: StoryIndex
     authority: str  # of new story ids
+    # Parses the pass's bodies, in worker processes for a big pass; None: parse in place.
+    preparer: Preparer | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,20 +117,67 @@ def run_pass(
     *,
     on_fetched: Callable[[FetchResult], None] | None = None,
 ) -> PassReport:
-    """Fetch ``feeds``, store what changed, publish once. Never raises for a partner's fault."""
+    """Fetch ``feeds``, store what changed, publish once. Never raises for a partner's fault.
+
+    Bodies are parsed as they arrive (in worker processes when there are many, see
+    ``prepare.Preparer``); dedupe and the store then take the feeds one by one in the
+    order given, so story ids do not depend on which partner answered first.
+    """
     states = store.feed_states()
-    results = asyncio.run(
-        fetch_all(
-            fetch_requests(feeds, states), user_agent=user_agent(config), on_result=on_fetched
+    configs = {feed.id: feed for feed in feeds}
+    with Preparer([feed.id for feed in feeds]) as preparer:
+
+        def fetched(result: FetchResult) -> None:
+            try:  # a body not added is parsed here when its feed is stored
+                if result.outcome == "ok" and result.feed_id in configs:
+                    preparer.add(_prepare_job(configs[result.feed_id], result))
+            finally:
+                if on_fetched is not None:
+                    on_fetched(result)
+
+        requests = fetch_requests(feeds, states)
+        results = asyncio.run(
+            fetch_all(
+                requests,
+                user_agent=user_agent(config),
+                concurrency=fetch_concurrency(len(requests)),
+                on_result=fetched,
+                pool_per_client=FETCH_POOL_PER_CLIENT,
+            )
         )
-    )
-    context = PassContext(store, store.story_index(), story_id_authority(config))
-    reports = []
-    for feed, result in zip(feeds, results, strict=True):
-        report = apply_fetch(feed, result, states.get(feed.id), context)
-        _log_report(report)
-        reports.append(report)
+        # Matching needs every stored entry; a pass where nothing changed needs none.
+        changed = any(result.outcome == "ok" for result in results)
+        index = store.story_index() if changed else StoryIndex()
+        context = PassContext(store, index, story_id_authority(config), preparer)
+        reports = []
+        for feed, result in zip(feeds, results, strict=True):
+            report = apply_fetch(feed, result, states.get(feed.id), context)
+            _log_report(report)
+            reports.append(report)
     return PassReport(feeds=tuple(reports), published=publish_from_store(config, store))
+
+
+def fetch_concurrency(feed_count: int) -> int:
+    """Connections of one pass: 20, up to 100 for passes of 1,000 feeds and more.
+
+    Partners are slow and far away: with 20 connections a 1,000-feed pass waits for ~50
+    round trips to partners in a row.
+    """
+    return max(20, min(100, feed_count // 10))
+
+
+def _prepare_job(feed: FeedConfig, result: FetchResult) -> PrepareJob:
+    return PrepareJob(
+        feed_id=result.feed_id,
+        kind=feed.kind,
+        body=result.body or b"",
+        content_type=result.content_type,
+        url=result.final_url,
+        # Whole seconds: the store keeps seconds, and a date must read back as it was decided.
+        fetched_at=result.fetched_at.replace(microsecond=0),
+        max_entries=feed.max_entries,
+        iframe_hosts=feed.iframe_hosts,
+    )
 
 
 def _log_report(report: FeedReport) -> None:
@@ -142,6 +200,8 @@ def apply_fetch(
         last_attempt=result.fetched_at,
         http_status=result.status,
         last_outcome=result.outcome,
+        # What the partner asked about the next poll; the service schedules by it.
+        partner_delay=result.retry_after if result.outcome == "failed" else result.fresh_for,
     )
     if result.outcome == "failed":
         return _record_failure(context.store, state, result.error or f"{feed.id}: fetch failed")
@@ -195,12 +255,10 @@ def _store_entries(
     state: FeedState,
     context: PassContext,
 ) -> FeedReport:
-    parsed = parse_feed(result.body or b"", content_type=result.content_type, url=result.final_url)
-    # Whole seconds: the store keeps seconds, and a date must read back as it was decided.
-    fetched_at = result.fetched_at.replace(microsecond=0)
-    entries = normalize_entries(
-        parsed, FeedContext(feed.id, feed.kind, result.final_url, fetched_at)
-    )
+    job = _prepare_job(feed, result)
+    fetched_at = job.fetched_at
+    prepared = context.preparer.take(job) if context.preparer else prepare(job)
+    parsed, entries = prepared.feed, prepared.entries
     stored = context.store.stored_entries(feed.id, [e.entry_key for e in entries])
     assignments = assign_stories(
         entries, context.index, stored, authority=context.authority, fetched_at=fetched_at
@@ -212,12 +270,13 @@ def _store_entries(
         site_url=parsed.link,
         format=parsed.format,
         body_hash=result.body_hash,
-        entry_count=len(parsed.entries),
+        entry_count=prepared.entry_count,
         warning=warning,
+        ttl_minutes=parsed.ttl_minutes,
     )
     context.store.apply(FeedUpdate(state, assignments, seen_at=fetched_at))
     context.index.record(assignments)
-    return _entries_report(feed.id, len(parsed.entries), assignments, warning)
+    return _entries_report(feed.id, prepared.entry_count, assignments, warning)
 
 
 def _entries_report(

@@ -34,7 +34,7 @@ from typing import Any
 
 import jinja2
 import lxml.html
-from feedgen.ext.base import BaseEntryExtension
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
@@ -58,6 +58,7 @@ NO_PARTNERS = "No partner feeds are enabled."  # the one outline of an OPML file
 # Everything XML 1.0 forbids: C0 controls but \t \n \r, lone surrogates, U+FFFE and U+FFFF.
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_ATOM_NS = "http://www.w3.org/2005/Atom"
 # Block elements end a run of words when HTML becomes plain text ("<p>a</p><p>b</p>" -> "a b").
 _BLOCK_TAGS = ("p", "div", "br", "li", "tr", "td", "blockquote", "pre", "h1", "h2", "h3", "h4")
 _TEMP_INFIX = ".tmp-"  # temp files are ".{name}.tmp-XXXX" beside their target
@@ -146,7 +147,7 @@ def _safe_partner(partner: Partner) -> Partner:
         partner,
         name=xml_safe(partner.name),
         feed_url=xml_safe(partner.feed_url),
-        site_url=_optional(partner.site_url),
+        site_url=_http_url(partner.site_url),
         tags=tuple(xml_safe(tag) for tag in partner.tags),
     )
 
@@ -156,15 +157,15 @@ def _safe_story(story: Story) -> Story:
     return dataclasses.replace(
         story,
         title=xml_safe(story.title).strip() or UNTITLED,
-        link=_optional(story.link),
+        link=_http_url(story.link),
         summary=xml_safe(story.summary),
         content=xml_safe(story.content),
         published=_utc(story.published),
         updated=_utc(story.updated),
         authors=tuple(a for a in (xml_safe(a).strip() for a in story.authors) if a),
         categories=tuple(c for c in (xml_safe(c).strip() for c in story.categories) if c),
-        enclosures=tuple(_safe_enclosure(e) for e in story.enclosures),
-        thumbnail=_optional(story.thumbnail),
+        enclosures=tuple(_safe_enclosure(e) for e in story.enclosures if _http_url(e.url)),
+        thumbnail=_http_url(story.thumbnail),
         language=_language(story.language),
         source=_safe_partner(story.source),
         also_published_by=tuple(_safe_partner(p) for p in story.also_published_by),
@@ -175,8 +176,16 @@ def _safe_enclosure(enclosure: Enclosure) -> Enclosure:
     return Enclosure(xml_safe(enclosure.url), xml_safe(enclosure.type), enclosure.length)
 
 
-def _optional(text: str | None) -> str | None:
-    return xml_safe(text) if text else None
+def _http_url(url: str | None) -> str | None:
+    """``url`` when it is an http(s) URL, else None: a link is never ``javascript:``.
+
+    normalize already guarantees it for entries; this also covers what an older version
+    stored (a partner's site link was stored as the partner wrote it).
+    """
+    if not url:
+        return None
+    scheme = url.split(":", 1)[0].strip().lower() if ":" in url else ""
+    return xml_safe(url) if scheme in ("http", "https") else None
 
 
 def _language(tag: str | None) -> str | None:
@@ -223,6 +232,10 @@ def _feed_generator(
     feed.author(name=site.title)  # so entries without authors are valid Atom
     # RSS <channel><link> is feedgen's last link: self first, then the page for people.
     feed.link(href=site.url + file_name, rel="self", type=media_type)
+    if site.websub_hub:  # WebSub: Atom gets the link from feedgen, RSS from _RssHubLink
+        feed.link(href=site.websub_hub, rel="hub")
+        hub_link = partial(_RssHubLink, site.websub_hub)
+        feed.register_extension("websub", hub_link, atom=False, rss=True)
     feed.link(href=site.url, rel="alternate", type="text/html")
     feed.subtitle(site.description or spec.blurb)
     if site.language:
@@ -298,6 +311,19 @@ class _AtomEntryFixup(BaseEntryExtension):  # type: ignore[misc]  # feedgen is u
         return entry
 
 
+class _RssHubLink(BaseExtension):  # type: ignore[misc]  # feedgen is untyped
+    """``<atom:link rel="hub">`` after the self link: feedgen writes only the self link in RSS."""
+
+    def __init__(self, hub: str) -> None:
+        self._hub = hub
+
+    def extend_rss(self, rss: etree._Element) -> etree._Element:
+        self_link = rss.find(f"channel/{{{_ATOM_NS}}}link")
+        if self_link is not None:
+            self_link.addnext(etree.Element(f"{{{_ATOM_NS}}}link", rel="hub", href=self._hub))
+        return rss
+
+
 def _atom_links(story: Story) -> list[dict[str, str]]:
     links = []
     if story.link:
@@ -337,6 +363,8 @@ def _render_json(site: SiteConfig, spec: _FeedSpec, stories: Sequence[Story]) ->
     }
     if site.language:
         feed["language"] = site.language
+    if site.websub_hub:
+        feed["hubs"] = [{"type": "WebSub", "url": site.websub_hub}]
     feed["items"] = [_json_item(story) for story in stories]
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode()
 

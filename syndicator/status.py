@@ -5,11 +5,15 @@ The shape is documented in README ("status --json"); keep it stable, add fields 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from syndicator.config import Config, FeedConfig
+from syndicator.lock import current_holder
 from syndicator.model import FeedState
+from syndicator.schedule import NextPoll, is_gone, next_poll
 from syndicator.store import Store
 
 STATUS_VERSION = 1
@@ -20,23 +24,25 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def feed_health(feed: FeedConfig, state: FeedState | None) -> str:
-    """One word: disabled, new (never fetched), ok, or failing."""
-    if not feed.enabled:
+    """One word: disabled (in feeds.yaml, or 410 Gone), new (never fetched), ok, or failing."""
+    if not feed.enabled or is_gone(feed, state):
         return "disabled"
     if state is None or state.last_attempt is None:
         return "new"
     return "failing" if state.consecutive_errors else "ok"
 
 
-def next_due(feed: FeedConfig, state: FeedState | None, now: datetime) -> datetime | None:
-    if not feed.enabled:
-        return None
-    if state is None or state.last_attempt is None:
-        return now
-    return state.last_attempt + feed.interval
-
-
-def feed_status(feed: FeedConfig, state: FeedState | None, now: datetime) -> dict[str, Any]:
+def feed_status(
+    feed: FeedConfig,
+    state: FeedState | None,
+    now: datetime,
+    scheduled: Mapping[str, datetime | None] | None = None,
+) -> dict[str, Any]:
+    """One feed's entry; ``scheduled`` is the running service's plan, when there is one."""
+    plan = next_poll(feed, state, now)
+    if scheduled is not None and plan.due is not None:
+        # The service runs overdue feeds now, spread over a few seconds: show its real time.
+        plan = NextPoll(scheduled.get(feed.id, plan.due), plan.reason)
     return {
         "id": feed.id,
         "name": feed.name or (state.title if state else None) or feed.id,
@@ -54,15 +60,29 @@ def feed_status(feed: FeedConfig, state: FeedState | None, now: datetime) -> dic
         "consecutive_errors": state.consecutive_errors if state else 0,
         "last_error": state.last_error if state else None,
         "warning": state.warning if state else None,
-        "next_due": _iso(next_due(feed, state, now)),
+        "next_due": _iso(plan.due),
+        "next_due_reason": plan.reason,
+        "disabled_reason": plan.reason if plan.due is None else None,
     }
 
 
-def status_document(config: Config, store: Store, now: datetime | None = None) -> dict[str, Any]:
-    """Everything ``status`` shows, for people (as a table) and scripts (as JSON)."""
+def status_document(
+    config: Config,
+    store: Store,
+    now: datetime | None = None,
+    *,
+    scheduled: Mapping[str, datetime | None] | None = None,
+    config_problems: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Everything ``status`` shows, for people (as a table) and scripts (as JSON).
+
+    The service passes ``scheduled`` (its jobs' next run times) and ``config_problems``
+    (why the last edit of feeds.yaml was refused while it runs on the previous one).
+    """
     moment = now or datetime.now(UTC)
     states = store.feed_states()
     counts = store.counts()
+    holder = current_holder(config.storage.database)
     return {
         "version": STATUS_VERSION,
         "config": str(config.path),
@@ -71,5 +91,9 @@ def status_document(config: Config, store: Store, now: datetime | None = None) -
         "checked_at": _iso(moment),
         "stories": counts["stories"],
         "entries": counts["entries"],
-        "feeds": [feed_status(feed, states.get(feed.id), moment) for feed in config.feeds],
+        "running": asdict(holder) if holder else None,
+        "config_problems": list(config_problems),
+        "feeds": [
+            feed_status(feed, states.get(feed.id), moment, scheduled) for feed in config.feeds
+        ],
     }

@@ -727,3 +727,36 @@ def test_a_yaml_1_1_directive_is_refused_at_its_line() -> None:
     assert (problem.line, problem.path) == (2, "")
     assert "only YAML 1.2 is read" in problem.message
     assert check("%YAML 1.2\n---\n" + MINIMAL).feeds[0].id == "scw-news"
+
+
+# --------------------------------------------------------------------------- issue 7 limits
+
+
+def test_max_entries_and_iframe_hosts_defaults_and_overrides() -> None:
+    (feed,) = check(MINIMAL).feeds
+    assert feed.max_entries == 1000
+    assert feed.iframe_hosts == {"youtube.com", "youtube-nocookie.com", "player.vimeo.com"}
+    text = (
+        MINIMAL.replace("feeds:\n", "defaults:\n  max_entries: 50\n  iframe_hosts: []\nfeeds:\n")
+        + "  - id: video\n    url: https://v.example.org/rss\n"
+        + "    max_entries: 5000\n    iframe_hosts: [Player.Vimeo.com]\n"
+    )
+    plain, video = check(text).feeds
+    assert (plain.max_entries, plain.iframe_hosts) == (50, frozenset())
+    assert (video.max_entries, video.iframe_hosts) == (5000, frozenset({"player.vimeo.com"}))
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("max_entries: 0", "must be more than 0, got 0"),
+        ("max_entries: many", "expected a whole number"),
+        ("iframe_hosts: youtube.com", "expected a list"),
+        ("iframe_hosts: [https://youtube.com/]", "expected a host name such as 'www.youtube.com'"),
+        ("iframe_hosts: [localhost]", "expected a host name"),
+    ],
+)
+def test_max_entries_and_iframe_hosts_problems(line: str, message: str) -> None:
+    problem = only_problem(with_feed_key(line))
+    assert problem.line == 7
+    assert message in problem.message

@@ -467,6 +467,67 @@ def test_each_redirect_hop_is_address_checked(
     assert [r.path for r in server.requests] == ["/rss"]
 
 
+def test_dns_rebinding_cannot_swap_the_checked_address(
+    server: PartnerServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A partner's DNS answers a public address to the check and a private one afterwards.
+    # The connection must go to the address that was checked, with one lookup only.
+    allowed = ipaddress.ip_address("127.0.0.1")  # plays a public address here
+    monkeypatch.setattr(fetch, "is_public_address", lambda address: address == allowed)
+    real_getaddrinfo = socket.getaddrinfo
+    answers = iter(["127.0.0.1", "10.255.255.1", "10.255.255.1"])
+    lookups: list[str] = []
+
+    def rebinding_dns(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "rebind.test":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        lookups.append(host)
+        return real_getaddrinfo(next(answers), port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding_dns)
+    server.set("/rss", RSS)
+    url = f"http://rebind.test:{server.port}/rss"
+    result = fetch1(request(url, allow_private_networks=False, timeout=3.0))
+    assert result.outcome == "ok", result.error
+    assert lookups == ["rebind.test"]
+    assert server.requests[0].headers["host"] == f"rebind.test:{server.port}"
+
+
+def test_a_name_with_any_private_address_is_refused(
+    server: PartnerServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    allowed = ipaddress.ip_address("127.0.0.1")
+    monkeypatch.setattr(fetch, "is_public_address", lambda address: address == allowed)
+    real_getaddrinfo = socket.getaddrinfo
+
+    def two_answers(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "mixed.test":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        public = real_getaddrinfo("127.0.0.1", port, *args, **kwargs)
+        metadata = real_getaddrinfo("169.254.169.254", port, *args, **kwargs)
+        return public + metadata
+
+    monkeypatch.setattr(socket, "getaddrinfo", two_answers)
+    server.set("/rss", RSS)
+    result = fetch1(request(f"http://mixed.test:{server.port}/rss", allow_private_networks=False))
+    assert result.error_kind == "private_address"
+    assert result.error is not None
+    assert "mixed.test resolves to 169.254.169.254, a link-local address" in result.error
+    assert server.requests == []
+
+
+def test_private_and_public_feeds_never_share_a_client(server: PartnerServer) -> None:
+    server.set("/rss", RSS)
+    reqs = [
+        request(server.url("/rss"), feed_id="local", allow_private_networks=True),
+        request(server.url("/rss"), feed_id="public", allow_private_networks=False),
+    ]
+    local, public = asyncio.run(fetch_all(reqs, user_agent=UA))
+    assert local.outcome == "ok"
+    assert public.error_kind == "private_address"  # not smuggled over local's connection
+    assert len(server.requests) == 1
+
+
 @pytest.mark.parametrize(
     ("address", "public"),
     [

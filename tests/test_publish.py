@@ -547,6 +547,46 @@ def test_write_output_failure_keeps_the_old_file_and_no_temp_file(
     assert [p.name for p in tmp_path.iterdir()] == ["all.atom"]
 
 
+def test_disk_full_half_way_keeps_every_old_file_it_did_not_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_output(tmp_path, {"a.atom": b"old a", "b.atom": b"old b", "c.atom": b"old c"})
+    real_fsync = os.fsync
+    calls: list[int] = []
+
+    def full_after_one_file(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) > 1:  # the disk fills up while the second file is written
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", full_after_one_file)
+    with pytest.raises(PublishError, match=r"b\.atom: No space left on device.*left in place"):
+        write_output(tmp_path, {"a.atom": b"new a", "b.atom": b"new b", "c.atom": b"new c"})
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {
+        "a.atom": b"new a",  # done before the disk filled up
+        "b.atom": b"old b",
+        "c.atom": b"old c",
+    }
+
+
+def test_partner_and_story_links_are_only_ever_http() -> None:
+    # A partner's site link stored by an older version as the partner wrote it.
+    evil = dataclasses.replace(SCW, site_url="javascript:alert(1)")
+    story = make_story(
+        1,
+        "article",
+        1,
+        source=evil,
+        link="javascript:alert(2)",
+        thumbnail="data:image/png,x",
+        enclosures=(Enclosure("javascript:alert(3)"), PDF),
+    )
+    for data in render_all(SITE, [story], [evil]).values():
+        assert b"javascript:" not in data and b"data:image" not in data
+        assert b"alert" not in data
+
+
 def test_write_output_removes_temp_files_left_by_a_crash(tmp_path: Path) -> None:
     (tmp_path / "tags").mkdir()
     (tmp_path / ".all.atom.tmp-x1y2").write_bytes(b"half a fe")

@@ -18,7 +18,6 @@ functions at the end, so tests/test_hostile.py reads as a table of hazards.
 from __future__ import annotations
 
 import contextlib
-import threading
 import zlib
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
@@ -40,21 +39,8 @@ class HostileServer(PartnerServer):
         super().__init__(host, port)
         self._behaviours: dict[str, Behaviour] = {}
 
-    def start(self) -> HostileServer:
-        if self._httpd is not None:
-            raise RuntimeError("HostileServer already started")
-        self._stopping.clear()
-        httpd = _HTTPServer(self._address, _HostileHandler)
-        httpd.partner = self
-        self._httpd = httpd
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name=f"HostileServer:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
+    def _handler_class(self) -> type[_Handler]:
+        return _HostileHandler
 
     def behave(self, path: str, behaviour: Behaviour) -> None:
         """Answer GET ``path`` (query ignored) by calling ``behaviour(handler, server)``."""

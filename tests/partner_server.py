@@ -86,18 +86,22 @@ class PartnerServer:
 
     # --- lifecycle ------------------------------------------------------------------
 
+    def _handler_class(self) -> type[_Handler]:
+        """The request handler; a subclass that answers differently returns its own."""
+        return _Handler
+
     def start(self) -> Self:
         """Bind the port and serve in a daemon thread; returns self."""
         if self._httpd is not None:
-            raise RuntimeError("PartnerServer already started")
+            raise RuntimeError(f"{type(self).__name__} already started")
         self._stopping.clear()
-        httpd = _HTTPServer(self._address, _Handler)
+        httpd = _HTTPServer(self._address, self._handler_class())
         httpd.partner = self
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever,
             kwargs={"poll_interval": 0.01},
-            name=f"PartnerServer:{self.port}",
+            name=f"{type(self).__name__}:{self.port}",
             daemon=True,
         )
         self._thread.start()

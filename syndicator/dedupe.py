@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import urlsplit
 
-from syndicator.model import Entry, Partner, StoredEntry, Story
+from syndicator.model import Credit, Entry, Partner, StoredEntry, Story
 
 TITLE_WINDOW = timedelta(days=3)
 MIN_TITLE_KEY_CHARS = 8  # shorter folded titles ("news", "update") are too common to match on
@@ -92,6 +92,8 @@ class Assignment:
     story_id: str
     rule: MatchRule
     change: EntryChange
+    score: float | None = None  # how strongly the match rule held (1.0 for exact rules)
+    matched_with: str | None = None  # "feed id entry key" of the stored copy it matched
 
     @property
     def new_story(self) -> bool:
@@ -245,6 +247,11 @@ def build_story(
     feed_ids = sorted({c.entry.feed_id for c in copies} - {shown.feed_id})
     published = min(c.entry.published for c in copies)
     updated = max(c.entry.updated for c in copies)  # each is >= its own published
+    others = {
+        f: choose_shown_copy([c for c in copies if c.entry.feed_id == f], {}) for f in feed_ids
+    }
+    credit = {f: _partner(f, partners) for f in [shown.feed_id, *feed_ids]}
+    tags = sorted({tag for partner in credit.values() for tag in partner.tags})
     return Story(
         story_id=story_id,
         kind=shown.kind,
@@ -259,8 +266,12 @@ def build_story(
         enclosures=shown.enclosures,
         thumbnail=shown.thumbnail,
         language=shown.language,
-        source=_partner(shown.feed_id, partners),
-        also_published_by=tuple(_partner(f, partners) for f in feed_ids),
+        source=credit[shown.feed_id],
+        also_published_by=tuple(credit[f] for f in feed_ids),
+        other_copies=tuple(Credit(credit[f], others[f].entry.link) for f in feed_ids),
+        kind_rule=shown.kind_rule,
+        event=shown.event,
+        tags=tuple(tags),
     )
 
 
@@ -269,3 +280,26 @@ def _partner(feed_id: str, partners: Mapping[str, Partner]) -> Partner:
     return partners.get(feed_id) or Partner(
         feed_id=feed_id, name=feed_id, feed_url="", site_url=None
     )
+
+
+def cluster_entries(
+    batches: Sequence[Sequence[Entry]],
+    *,
+    authority: str = "cluster.invalid",
+    fetched_at: datetime | None = None,
+) -> dict[FeedEntryKey, str]:
+    """Cluster entries from scratch: the story id of every ``(feed id, entry key)``.
+
+    Each batch is one fetch of one feed, taken in the order given, exactly as a pass
+    applies feeds; this is what the labeled-data test and the clustering benchmark measure.
+    """
+    index = StoryIndex()
+    result: dict[FeedEntryKey, str] = {}
+    for batch in batches:
+        when = fetched_at or max((e.published for e in batch), default=datetime(2026, 1, 1))
+        assignments = assign_stories(batch, index, {}, authority=authority, fetched_at=when)
+        index.record(assignments)
+        for assignment in assignments:
+            entry = assignment.entry
+            result[(entry.feed_id, entry.entry_key)] = assignment.story_id
+    return result

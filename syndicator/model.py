@@ -23,6 +23,16 @@ class Enclosure:
 
 
 @dataclass(frozen=True, slots=True)
+class Event:
+    """When a webinar (or any event) takes place."""
+
+    start: datetime  # aware UTC
+    end: datetime | None = None  # aware UTC; None when the partner gave no end or duration
+    timezone: str | None = None  # as the partner gave it: IANA name, abbreviation or offset
+    source: str = ""  # where the start was found: "json feed", "xcal", "ev", "json-ld", "text"
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedEntry:
     """One entry as the partner wrote it, before any cleaning.
 
@@ -45,6 +55,7 @@ class ParsedEntry:
     thumbnail: str | None = None
     language: str | None = None
     base: str | None = None
+    event: Event | None = None  # from structured data in the feed (JSON Feed, xCal, ev:)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +94,11 @@ class Entry:
     kind: Kind
     content_hash: str  # hash of what a member sees: title, summary, content, link, enclosures
     published_is_guess: bool = False  # the partner gave no usable date: first seen, or clamped
+    kind_rule: str = "feed kind"  # what decided ``kind`` (a feeds.yaml rule, a heuristic, ...)
+    event: Event | None = None  # webinars: when it takes place, if the partner says
+    # What clustering compares (dedupe.signature): computed once where the entry is
+    # normalized, stored with it, so matching never re-reads the text. b"": not computed.
+    signature: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +111,15 @@ class Partner:
     site_url: str | None  # the partner's web site (OPML htmlUrl, Atom source link)
     kind: Kind = "article"
     tags: tuple[str, ...] = ()
+    max_stories: int | None = None  # feeds.yaml cap of this feed's stories in merged feeds
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """One partner's copy of a story: who, and where their copy is."""
+
+    partner: Partner
+    link: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +141,10 @@ class Story:
     language: str | None
     source: Partner  # the partner whose copy is shown
     also_published_by: tuple[Partner, ...] = ()  # other partners carrying the same story
+    other_copies: tuple[Credit, ...] = ()  # every copy not shown, one per partner feed
+    kind_rule: str = "feed kind"  # what decided ``kind`` for the shown copy
+    event: Event | None = None  # webinars: when it takes place
+    tags: tuple[str, ...] = ()  # feeds.yaml tags of every feed that carried the story
 
 
 @dataclass(frozen=True, slots=True)

@@ -315,16 +315,20 @@ def load_stories(config: Config, store: Store, credit: Mapping[str, Partner]) ->
     priorities = {feed.id: feed.priority for feed in config.feeds}
     stories: list[Story] = []
     for _ in range(2):
-        stored_kinds = store.latest_stories(config.site.max_items)
-        ids = list(stored_kinds)
+        stored = store.latest_stories(config.site.max_items)
+        ids = list(stored)
         copies = store.story_copies(ids)
         stories = [build_story(i, copies[i], credit, priorities) for i in ids if copies[i]]
-        # The stored kind is the shown copy's, used to pick the newest stories of each kind;
-        # a changed priority can change which copy is shown: fix the kind and pick again.
-        stale = {s.story_id: s.kind for s in stories if s.kind != stored_kinds[s.story_id]}
+        # The stored kind and event start are the shown copy's, used to pick the stories of
+        # each feed; a changed priority can change which copy is shown: fix them, pick again.
+        stale = {
+            s.story_id: (s.kind, s.event.start if s.event else None)
+            for s in stories
+            if (s.kind, s.event.start if s.event else None) != stored[s.story_id]
+        }
         if not stale:
             break
-        store.set_story_kinds(stale)
+        store.set_story_shown(stale)
     return stories
 
 

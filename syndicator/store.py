@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from syndicator.dedupe import Assignment, FeedEntryKey, StoryIndex
-from syndicator.model import KINDS, Enclosure, Entry, FeedState, Kind, StoredEntry
+from syndicator.model import KINDS, Enclosure, Entry, Event, FeedState, Kind, StoredEntry
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema
@@ -83,23 +83,48 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE feeds ADD COLUMN ttl_minutes INTEGER;
     ALTER TABLE feeds ADD COLUMN partner_delay REAL
     """,
+    # 3: story clustering (how each entry was matched, aliases of merged stories),
+    # content kinds (which rule decided) and webinar times
+    """
+    ALTER TABLE entries ADD COLUMN match_score REAL;
+    ALTER TABLE entries ADD COLUMN matched_with TEXT;
+    ALTER TABLE entries ADD COLUMN signature BLOB;
+    ALTER TABLE entries ADD COLUMN kind_rule TEXT NOT NULL DEFAULT 'feed kind';
+    ALTER TABLE entries ADD COLUMN event_start TEXT;
+    ALTER TABLE entries ADD COLUMN event_end TEXT;
+    ALTER TABLE entries ADD COLUMN event_timezone TEXT;
+    ALTER TABLE entries ADD COLUMN event_source TEXT;
+    ALTER TABLE stories ADD COLUMN event_start TEXT;
+    CREATE INDEX stories_by_event ON stories (kind, event_start);
+    CREATE TABLE story_aliases (
+        alias_id TEXT PRIMARY KEY,
+        story_id TEXT NOT NULL REFERENCES stories (story_id),
+        merged_at TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        score REAL,
+        via TEXT
+    );
+    CREATE INDEX aliases_by_story ON story_aliases (story_id)
+    """,
 )
 
 _ENTRY_COLUMNS = (
     "feed_id, entry_key, story_id, match_rule, guid, link, canonical_url, title, title_key, "
     "summary, content, published, updated, authors, categories, enclosures, thumbnail, "
-    "language, kind, content_hash, published_is_guess, first_seen, last_seen"
+    "language, kind, content_hash, published_is_guess, first_seen, last_seen, "
+    "match_score, matched_with, signature, kind_rule, event_start, event_end, "
+    "event_timezone, event_source"
 )
 _FEED_COLUMNS = tuple(f.name for f in fields(FeedState))
 
 
 _INSERT_STORY = (
-    "INSERT OR IGNORE INTO stories (story_id, created_at, kind, published, updated) "
-    "VALUES (?, ?, ?, ?, ?)"
+    "INSERT OR IGNORE INTO stories (story_id, created_at, kind, published, updated, event_start) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
 )
 # first_seen and story_id (with the rule that found it) never change once stored.
 _UPSERT_ENTRY = (
-    f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES ({', '.join('?' * 23)}) "
+    f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES ({', '.join('?' * 31)}) "
     "ON CONFLICT (feed_id, entry_key) DO UPDATE SET "
     "guid=excluded.guid, link=excluded.link, canonical_url=excluded.canonical_url, "
     "title=excluded.title, title_key=excluded.title_key, summary=excluded.summary, "
@@ -108,7 +133,10 @@ _UPSERT_ENTRY = (
     "enclosures=excluded.enclosures, thumbnail=excluded.thumbnail, "
     "language=excluded.language, kind=excluded.kind, "
     "content_hash=excluded.content_hash, "
-    "published_is_guess=excluded.published_is_guess, last_seen=excluded.last_seen"
+    "published_is_guess=excluded.published_is_guess, last_seen=excluded.last_seen, "
+    "signature=excluded.signature, kind_rule=excluded.kind_rule, "
+    "event_start=excluded.event_start, event_end=excluded.event_end, "
+    "event_timezone=excluded.event_timezone, event_source=excluded.event_source"
 )
 _REFRESH_STORY = (
     "UPDATE stories SET "
@@ -279,25 +307,22 @@ class Store:
                 _REFRESH_STORY, [(story_id,) for story_id in entries_of if story_id not in fresh]
             )
 
-    def set_story_kinds(self, kinds: Mapping[str, Kind]) -> None:
-        """Record each story's kind (the kind of its shown copy), for per-kind queries."""
+    def set_story_shown(self, shown: Mapping[str, tuple[Kind, datetime | None]]) -> None:
+        """Record each story's kind and event start (those of its shown copy), for queries."""
         with self._transaction():
             self._db.executemany(
-                "UPDATE stories SET kind = ? WHERE story_id = ? AND kind != ?",
-                [(kind, story_id, kind) for story_id, kind in kinds.items()],
+                "UPDATE stories SET kind = ?, event_start = ? WHERE story_id = ?",
+                [(kind, _iso(start), story_id) for story_id, (kind, start) in shown.items()],
             )
 
-    def latest_stories(self, per_feed: int) -> dict[str, Kind]:
-        """The newest ``per_feed`` stories overall and of each kind, with their stored kind."""
+    def latest_stories(self, per_feed: int) -> dict[str, tuple[Kind, datetime | None]]:
+        """The newest ``per_feed`` stories overall and of each kind: stored kind, event start."""
+        columns = "SELECT story_id, kind, event_start FROM stories"
         order = "ORDER BY published DESC, story_id LIMIT ?"
-        rows = list(self._db.execute(f"SELECT story_id, kind FROM stories {order}", (per_feed,)))
+        rows = list(self._db.execute(f"{columns} {order}", (per_feed,)))
         for kind in KINDS:
-            rows.extend(
-                self._db.execute(
-                    f"SELECT story_id, kind FROM stories WHERE kind = ? {order}", (kind, per_feed)
-                )
-            )
-        return dict(rows)
+            rows.extend(self._db.execute(f"{columns} WHERE kind = ? {order}", (kind, per_feed)))
+        return {story_id: (kind, _dt(start)) for story_id, kind, start in rows}
 
     def story_copies(self, story_ids: Sequence[str]) -> dict[str, list[StoredEntry]]:
         """Every stored entry of each story, by story id."""
@@ -332,6 +357,7 @@ def _story_row(assignment: Assignment, created_at: str | None) -> tuple[Any, ...
         entry.kind,
         _iso(entry.published),
         _iso(entry.updated),
+        _iso(entry.event.start) if entry.event else None,
     )
 
 
@@ -361,6 +387,14 @@ def _entry_row(assignment: Assignment, seen: str | None) -> tuple[Any, ...]:
         int(entry.published_is_guess),
         seen,
         seen,
+        assignment.score,
+        assignment.matched_with,
+        entry.signature or None,
+        entry.kind_rule,
+        _iso(entry.event.start) if entry.event else None,
+        _iso(entry.event.end) if entry.event else None,
+        entry.event.timezone if entry.event else None,
+        entry.event.source if entry.event else None,
     )
 
 
@@ -396,6 +430,14 @@ def _stored_entry(row: Sequence[Any]) -> StoredEntry:
         published_is_guess,
         first_seen,
         last_seen,
+        _score,
+        _matched_with,
+        signature,
+        kind_rule,
+        event_start,
+        event_end,
+        event_timezone,
+        event_source,
     ) = row
     entry = Entry(
         feed_id=feed_id,
@@ -419,6 +461,9 @@ def _stored_entry(row: Sequence[Any]) -> StoredEntry:
         kind=kind if kind in KINDS else "article",
         content_hash=content_hash,
         published_is_guess=bool(published_is_guess),
+        kind_rule=kind_rule,
+        event=_event(event_start, event_end, event_timezone, event_source),
+        signature=signature or b"",
     )
     return StoredEntry(
         entry=entry,
@@ -427,3 +472,11 @@ def _stored_entry(row: Sequence[Any]) -> StoredEntry:
         last_seen=_required_dt(last_seen),
         started_story=rule == "new story",
     )
+
+
+def _event(
+    start: str | None, end: str | None, timezone: str | None, source: str | None
+) -> Event | None:
+    if not start:
+        return None
+    return Event(_required_dt(start), _dt(end), timezone, source or "")

@@ -120,6 +120,6 @@ def test_latest_stories_per_kind(tmp_path: Path) -> None:
     with Store(tmp_path / "s.db") as store:
         apply(store, [entry(f"k{i}", f"Story number {i}") for i in range(5)])
         latest = store.latest_stories(3)
-        assert len(latest) == 3 and set(latest.values()) == {"whitepaper"}
-        store.set_story_kinds({next(iter(latest)): "webinar"})
-        assert "webinar" in store.latest_stories(3).values()
+        assert len(latest) == 3 and set(latest.values()) == {("whitepaper", None)}
+        store.set_story_shown({next(iter(latest)): ("webinar", NOW)})
+        assert ("webinar", NOW) in store.latest_stories(3).values()

@@ -12,8 +12,8 @@ committed. Feed ``i`` is the same whatever the world size, so the first 250 feed
   relative item links, Atom feeds with ``xml:base``;
 - about 3.5% of entries (feed ``i`` >= 1) are cross-feed duplicates of the same entry of feed
   ``i - 1``: half link the same page with ``www.``, a trailing slash and ``utm_*``
-  parameters (a canonical URL match), half carry the same title 30 minutes later (a title
-  match);
+  parameters (a canonical URL match), half carry the same title and text 30 minutes later
+  (a title match; the same text also when the two feeds are of different kinds);
 - version ``v`` of a feed lists entries ``2v .. 2v + 49``, newest first: each bump adds two
   new entries and drops the two oldest, as a real feed does.
 """
@@ -235,7 +235,10 @@ class World:
 
     def entry(self, spec: FeedSpec, number: int) -> _Entry:
         index = spec.index
-        picker = random.Random(zlib.crc32(f"{self.seed}:{index}:{number}".encode()))
+        # A copy carries its original's text, as a syndicated press release does (a copy in
+        # a feed of another kind joins its story only by the same title and text).
+        first = origin(self.seed, index, number)
+        picker = random.Random(zlib.crc32(f"{self.seed}:{first}:{number}".encode()))
         title = self._title(index, number, spec.language)
         link = self._link(index, number)
         pool = self._paragraphs

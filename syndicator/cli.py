@@ -1,4 +1,5 @@
-"""The ``syndicator`` command line: check, fetch, publish, status, serve, run, demo.
+"""The ``syndicator`` command line: check, fetch, publish, status, serve, run, demo; and
+add, import, export, preview to manage partners (operator.py, preview.py).
 
 Exit codes (CONTRACT): 0 success; 1 feeds.yaml invalid; 2 every feed failed, the database
 or output folder is unusable, or another process is using the database (lock.py).
@@ -22,10 +23,21 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from syndicator import __version__, demo
+from syndicator import __version__, demo, explain
 from syndicator.config import Config, ConfigError, FeedConfig, load_config
 from syndicator.lock import DatabaseBusy, DatabaseLock
+from syndicator.model import KINDS
+from syndicator.operator import (
+    OperatorError,
+    append_feeds,
+    describe_add,
+    describe_import,
+    export_opml,
+    plan_add,
+    plan_import,
+)
 from syndicator.pipeline import PassReport, publish_from_store, run_pass
+from syndicator.preview import preview_feed, render_json, render_text
 from syndicator.publish import PublishError
 from syndicator.schedule import is_gone
 from syndicator.server import (
@@ -102,7 +114,42 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--no-serve", action="store_true", help="run one pass, print the result and exit"
     )
+    explain = verbs.add_parser(
+        "explain", parents=[common], help="a story's copies and why each joined it"
+    )
+    explain.add_argument("reference", help="a story id, a merged story's id, or a copy's link")
+    explain.add_argument("--json", action="store_true", help="print one JSON document")
+    _add_partner_verbs(verbs, common)
     return parser
+
+
+def _add_partner_verbs(verbs: Any, common: argparse.ArgumentParser) -> None:
+    """add, import, export, preview: managing partners (operator.py, preview.py)."""
+    kinds = list(KINDS)
+    private_help = "fetch even from loopback/private addresses (local or test partners)"
+    add = verbs.add_parser("add", parents=[common], help="add a partner feed to feeds.yaml")
+    add.add_argument("url", help="the feed's URL, or a web page announcing its feeds")
+    add.add_argument("--kind", choices=kinds, default="article", help="default: article")
+    add.add_argument("--id", dest="feed_id", help="the feed id (default: from its title)")
+    add.add_argument("--name", help="credit the partner as (default: the feed's title)")
+    add.add_argument("--tag", action="append", default=[], help="a tag (repeatable)")
+    add.add_argument("--pick", type=int, help="which of the page's feeds (1, 2, ...)")
+    add.add_argument("--dry-run", action="store_true", help="show the entry, write nothing")
+    add.add_argument("--allow-private-networks", action="store_true", help=private_help)
+    imp = verbs.add_parser("import", parents=[common], help="add the feeds of an OPML file")
+    imp.add_argument("opml", type=Path, help="an OPML file (feed reader export)")
+    imp.add_argument("--kind", choices=kinds, default="article", help="unless its category says")
+    imp.add_argument("--dry-run", action="store_true", help="show the entries, write nothing")
+    export = verbs.add_parser("export", parents=[common], help="feeds.yaml's feeds as OPML 2.0")
+    export.add_argument("-o", "--output", type=Path, help="write here (default: stdout)")
+    preview = verbs.add_parser(
+        "preview", parents=[common], help="a dry run of one feed: what a pass would do"
+    )
+    preview.add_argument("url", nargs="?", help="the feed's URL")
+    preview.add_argument("--feed", dest="feed_id", metavar="ID", help="a feed of feeds.yaml")
+    preview.add_argument("--kind", choices=kinds, help="preview as this kind")
+    preview.add_argument("--json", action="store_true", help="print one JSON document")
+    preview.add_argument("--allow-private-networks", action="store_true", help=private_help)
 
 
 def configure_logging(level: str) -> None:
@@ -129,13 +176,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": cmd_serve,
         "run": cmd_run,
         "demo": cmd_demo,
+        "add": cmd_add,
+        "import": cmd_import,
+        "export": cmd_export,
+        "preview": cmd_preview,
+        "explain": cmd_explain,
     }
     try:
         return handlers[args.verb](args)
     except ConfigError as error:
         _print_problems(error)
         return EXIT_CONFIG
-    except (StoreError, PublishError, UsageError, DatabaseBusy) as error:
+    except (StoreError, PublishError, UsageError, DatabaseBusy, OperatorError) as error:
         print(f"syndicator: {error}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -151,6 +203,23 @@ def _print_problems(error: ConfigError) -> None:
 
 def _config(args: argparse.Namespace) -> Config:
     return load_config(args.config or _default_config())
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    config = _config(args)
+    if not config.storage.database.exists():
+        raise UsageError(f"no database at {config.storage.database}: run `syndicator fetch` first")
+    priorities = {feed.id: feed.priority for feed in config.feeds}
+    with Store(config.storage.database) as store:
+        try:
+            explanation = explain.explain(store, args.reference, priorities)
+        except explain.NotFound as error:
+            raise UsageError(str(error)) from error
+    if args.json:
+        print(json.dumps(explanation.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(explain.render(explanation), end="")
+    return EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -355,3 +424,70 @@ def status_table(document: dict[str, Any]) -> None:
 def _short_time(value: str | None) -> str:
     """``2026-11-25T13:12:00+00:00`` as ``11-25 13:12``."""
     return f"{value[5:10]} {value[11:16]}" if value else "-"
+
+
+# --- managing partners: add, import, export, preview ---------------------------------------
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    config = _config(args)
+    plan = plan_add(
+        config,
+        args.url,
+        kind=args.kind,
+        feed_id=args.feed_id,
+        name=args.name,
+        tags=args.tag,
+        pick=args.pick,
+        allow_private_networks=args.allow_private_networks,
+    )
+    path = args.config or _default_config()  # problems name the file as the operator did
+    appended = append_feeds(path, [plan.feed], write=not args.dry_run)
+    print(describe_add(plan, config.path.name, appended, written=not args.dry_run), end="")
+    if not args.dry_run:
+        cmd_check(args)
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    config = _config(args)
+    try:
+        opml = args.opml.read_bytes()
+    except OSError as error:
+        raise UsageError(f"cannot read {args.opml}: {error.strerror or error}") from error
+    plan = plan_import(config, opml, kind=args.kind)
+    path = args.config or _default_config()  # problems name the file as the operator did
+    appended = append_feeds(path, plan.added, write=not args.dry_run) if plan.added else None
+    written = appended is not None and not args.dry_run
+    print(describe_import(plan, config.path.name, appended, dry_run=args.dry_run), end="")
+    if written:
+        cmd_check(args)
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    document = export_opml(_config(args))
+    if args.output is None:
+        sys.stdout.buffer.write(document)
+        sys.stdout.flush()
+        return EXIT_OK
+    try:
+        args.output.write_bytes(document)
+    except OSError as error:
+        raise UsageError(f"cannot write {args.output}: {error.strerror or error}") from error
+    print(f"wrote {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    if (args.url is None) == (args.feed_id is None):
+        raise UsageError("preview needs a feed URL or --feed ID (one of them)")
+    report = preview_feed(
+        _config(args),
+        url=args.url,
+        feed_id=args.feed_id,
+        kind=args.kind,
+        allow_private_networks=args.allow_private_networks,
+    )
+    print(render_json(report) if args.json else render_text(report), end="")
+    return EXIT_OK if report.ok else EXIT_FAILED

@@ -21,13 +21,21 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 from urllib.parse import SplitResult, urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import ErrorDetails, PydanticCustomError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import TaggedScalar
@@ -35,6 +43,15 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.scalarbool import ScalarBoolean
 
+from syndicator.classify import (
+    FIELDS,
+    Condition,
+    Filters,
+    Matcher,
+    Rule,
+    plain_matcher,
+    regex_matcher,
+)
 from syndicator.model import KINDS, Kind
 
 DEFAULT_INTERVAL = timedelta(minutes=30)
@@ -45,6 +62,8 @@ DEFAULT_MAX_ENTRIES = 1000  # entries read from one partner feed; the first ones
 DEFAULT_IFRAME_HOSTS = ("youtube.com", "youtube-nocookie.com", "player.vimeo.com")
 _HOST_NAME = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 DEFAULT_MAX_POLL_INTERVAL = timedelta(days=1)  # longest wait between two polls of a feed
+# How long after its start a webinar stays in webinars.* (it stays in all.* regardless).
+DEFAULT_KEEP_PAST_WEBINARS = timedelta(days=7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +96,7 @@ class SiteConfig:
     language: str | None = None
     max_items: int = 100
     websub_hub: str | None = None  # WebSub hub announced in published feeds and pinged
+    keep_past_webinars: timedelta = DEFAULT_KEEP_PAST_WEBINARS  # in webinars.* after the start
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +128,9 @@ class FeedConfig:
     enabled: bool = True
     priority: int = 0
     allow_private_networks: bool = False  # already merged with the top-level setting
+    rules: tuple[Rule, ...] = ()  # this feed's kind rules, then the top-level ones
+    filters: Filters = field(default_factory=Filters)  # include: / exclude:
+    max_stories: int | None = None  # cap of this feed's stories in the merged feeds
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +141,7 @@ class Config:
     server: ServerConfig
     feeds: tuple[FeedConfig, ...]
     allow_private_networks: bool = False
+    rules: tuple[Rule, ...] = ()  # top-level kind rules (every feed's rules end with them)
 
     @property
     def enabled_feeds(self) -> tuple[FeedConfig, ...]:
@@ -332,6 +356,39 @@ def _unique_tags(tags: list[str]) -> list[str]:
     return tags
 
 
+_MATCHER_FORMS = "a text, {regex: PATTERN} or a list of them"
+
+
+def _matchers(value: object) -> tuple[Matcher, ...]:
+    """A rule or filter field: ``webinar``, ``{regex: ...}``, or a list of those (any)."""
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        _fail(f"the list is empty; expected {_MATCHER_FORMS}")
+    return tuple(
+        _matcher(item, f"item {number}: " if isinstance(value, list) else "")
+        for number, item in enumerate(items, 1)
+    )
+
+
+def _matcher(item: object, where: str) -> Matcher:
+    try:
+        if isinstance(item, str):
+            return plain_matcher(item)
+        if isinstance(item, dict):
+            pattern = item.get("regex")
+            others = sorted(set(item) - {"regex"})
+            if others:
+                close = difflib.get_close_matches(others[0], ["regex"], n=1)
+                hint = "; did you mean 'regex'?" if close else ""
+                _fail(f"{where}unknown key '{others[0]}': write {{regex: PATTERN}}{hint}")
+            if not isinstance(pattern, str):
+                _fail(f"{where}expected a regular expression as text, got {_show(pattern)}")
+            return regex_matcher(pattern)
+    except ValueError as exc:
+        _fail(f"{where}{exc}")
+    _fail(f"{where}expected {_MATCHER_FORMS}, got {_show(item)}")
+
+
 def _kind(value: object) -> Kind:
     for kind in KINDS:
         if value == kind:
@@ -422,6 +479,7 @@ Size = Annotated[int, PlainValidator(_size)]
 FilePath = Annotated[str, PlainValidator(_file_path)]
 Tag = Annotated[str, PlainValidator(_tag)]
 IframeHost = Annotated[str, PlainValidator(_iframe_host)]
+Matchers = Annotated[tuple[Matcher, ...] | None, PlainValidator(_matchers)]
 
 
 class _Model(BaseModel):
@@ -435,6 +493,7 @@ class _Site(_Model):
     language: Annotated[str | None, PlainValidator(_language)] = None
     max_items: int = Field(default=100, gt=0)
     websub_hub: Annotated[str | None, PlainValidator(_feed_url)] = None
+    keep_past_webinars: Duration = DEFAULT_KEEP_PAST_WEBINARS
 
 
 class _Storage(_Model):
@@ -456,6 +515,27 @@ class _Defaults(_Model):
     iframe_hosts: list[IframeHost] = Field(default_factory=lambda: list(DEFAULT_IFRAME_HOSTS))
 
 
+class _Condition(_Model):
+    """An include/exclude filter: every field given must match (README, "Content kinds")."""
+
+    title: Matchers = None
+    url: Matchers = None
+    category: Matchers = None
+    enclosure_type: Matchers = None
+
+    @model_validator(mode="after")
+    def _some_field(self) -> _Condition:
+        if all(getattr(self, name) is None for name in FIELDS):
+            _fail(f"give at least one of {', '.join(FIELDS)}")
+        return self
+
+
+class _Rule(_Condition):
+    """A kind rule: entries matching every field given are of ``kind``."""
+
+    kind: Annotated[Kind, PlainValidator(_kind)]
+
+
 class _Feed(_Model):
     id: Annotated[str, PlainValidator(_feed_id)]
     url: Annotated[str, PlainValidator(_feed_url)]
@@ -471,6 +551,10 @@ class _Feed(_Model):
     tags: Annotated[list[Tag], AfterValidator(_unique_tags)] = Field(default_factory=list)
     enabled: bool = True
     priority: int = 0
+    rules: list[_Rule] = Field(default_factory=list)
+    include: list[_Condition] = Field(default_factory=list)
+    exclude: list[_Condition] = Field(default_factory=list)
+    max_stories: int | None = Field(default=None, gt=0)
 
 
 class _Root(_Model):
@@ -480,6 +564,7 @@ class _Root(_Model):
     defaults: _Defaults | None = None
     allow_private_networks: bool = False
     feeds: list[_Feed] = Field(min_length=1)
+    rules: list[_Rule] = Field(default_factory=list)
 
 
 _BLOCKS: dict[str, type[_Model]] = {
@@ -795,12 +880,23 @@ def _model_at(loc: Loc) -> type[_Model] | None:
         return _BLOCKS.get(loc[0])
     if len(loc) == 2 and loc[0] == "feeds" and isinstance(loc[1], int):
         return _Feed
+    if len(loc) >= 2 and isinstance(loc[-1], int) and loc[-2] in _CONDITION_LISTS:
+        return _CONDITION_LISTS[str(loc[-2])]
     return None
+
+
+_CONDITION_LISTS: dict[str, type[_Model]] = {
+    "rules": _Rule,
+    "include": _Condition,
+    "exclude": _Condition,
+}
 
 
 def _unknown_key_message(loc: Loc) -> str:
     key, model = str(loc[-1]), _model_at(loc[:-1])
     allowed = list(model.model_fields) if model else []
+    if model in (_Rule, _Condition):
+        return _condition_key_message(key, model, allowed)
     # A key that exists elsewhere is misplaced, not misspelt (max_items vs max_entries).
     homes = [name for name, home in _HOMES if home is not model and key in home.model_fields]
     if homes:
@@ -809,6 +905,29 @@ def _unknown_key_message(loc: Loc) -> str:
     if close:
         return f"unknown key; did you mean '{close[0]}'?"
     return f"unknown key; expected one of: {', '.join(allowed)}"
+
+
+def _condition_key_message(key: str, model: type[_Model], allowed: list[str]) -> str:
+    if key == "kind" and model is _Condition:
+        return "unknown key: a filter keeps or drops entries and has no kind (see rules:)"
+    close = _CONDITION_SYNONYMS.get(key) or next(
+        iter(difflib.get_close_matches(key, allowed, n=1)), None
+    )
+    hint = f"did you mean '{close}'? " if close else ""
+    what = "a rule" if model is _Rule else "a filter"
+    return f"unknown key; {hint}({what} has {', '.join(allowed)})"
+
+
+_CONDITION_SYNONYMS = {
+    "link": "url",
+    "categories": "category",
+    "tag": "category",
+    "tags": "category",
+    "enclosure": "enclosure_type",
+    "enclosures": "enclosure_type",
+    "type": "enclosure_type",
+    "mime_type": "enclosure_type",
+}
 
 
 # --------------------------------------------------------------------------- building the result
@@ -820,6 +939,7 @@ def _build(root: _Root, where: _Where, config_path: Path) -> Config:
     server = root.server or _Server()
     defaults = root.defaults or _Defaults()
     site = root.site
+    global_rules = _rules(root.rules, ("rules",), where)
     return Config(
         path=config_path,
         site=SiteConfig(
@@ -829,6 +949,7 @@ def _build(root: _Root, where: _Where, config_path: Path) -> Config:
             site.language,
             site.max_items,
             websub_hub=site.websub_hub,
+            keep_past_webinars=site.keep_past_webinars,
         ),
         storage=StorageConfig(
             database=(base / storage.database).resolve(),
@@ -836,11 +957,54 @@ def _build(root: _Root, where: _Where, config_path: Path) -> Config:
         ),
         server=ServerConfig(server.host, server.port),
         feeds=tuple(
-            _feed_config(feed, where.line(("feeds", index)), root, defaults)
+            _with_rules(
+                _feed_config(feed, where.line(("feeds", index)), root, defaults),
+                feed,
+                ("feeds", index),
+                where,
+                global_rules,
+            )
             for index, feed in enumerate(root.feeds)
         ),
         allow_private_networks=root.allow_private_networks,
+        rules=global_rules,
     )
+
+
+def _with_rules(
+    config: FeedConfig, feed: _Feed, loc: Loc, where: _Where, global_rules: tuple[Rule, ...]
+) -> FeedConfig:
+    """``config`` with its kind rules (its own, then the global ones), filters and cap."""
+    return replace(
+        config,
+        rules=_rules(feed.rules, (*loc, "rules"), where) + global_rules,
+        filters=Filters(
+            include=_conditions(feed.include, (*loc, "include"), where),
+            exclude=_conditions(feed.exclude, (*loc, "exclude"), where),
+        ),
+        max_stories=feed.max_stories,
+    )
+
+
+def _conditions(models: list[_Condition], loc: Loc, where: _Where) -> tuple[Condition, ...]:
+    file = Path(where.file).name
+    return tuple(
+        Condition(
+            tests=tuple(
+                (name, matchers)
+                for name in FIELDS
+                if (matchers := getattr(model, name)) is not None
+            ),
+            line=where.line((*loc, index)),
+            file=file,
+        )
+        for index, model in enumerate(models)
+    )
+
+
+def _rules(models: list[_Rule], loc: Loc, where: _Where) -> tuple[Rule, ...]:
+    conditions = _conditions(list(models), loc, where)
+    return tuple(Rule(m.kind, c) for m, c in zip(models, conditions, strict=True))
 
 
 def _feed_config(feed: _Feed, line: int, root: _Root, defaults: _Defaults) -> FeedConfig:

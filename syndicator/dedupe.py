@@ -1,66 +1,166 @@
-"""Entries -> stories: which story each entry belongs to, and what changed. Pure functions.
+"""Entries -> stories: story clustering, ids that never move. Pure functions over plain data.
 
-Exact matching, first version (the story-clustering issue replaces the matching rules; the
-interface stays): an entry joins a story when
+How an entry finds its story (``assign_stories``), first rule that holds:
 
-1. the same partner entry (feed id + entry key) is already in it;
-2. else its canonical URL is already in a story (a partner that changed its GUIDs, or
-   another partner linking the same page with other decorations);
-3. else its folded title equals the title of a story carried by *another* partner within
-   ``TITLE_WINDOW`` of its date (the same press release on two sites);
-4. else it starts a new story, whose id is minted once here and stored forever.
+1. **same entry**: the feed's entry key is already stored;
+2. **new guid**: a partner that regenerates GUIDs: an entry of the *same feed*, no longer
+   listed by it, with the same canonical URL, or the same title and (nearly) the same text.
+   The new entry takes the old one's place (``Assignment.replaces``) instead of piling up;
+3. a copy carried by **another feed**, found without comparing every pair: candidates come
+   from blocking on the canonical URL, on the cleaned title, and on the LSH bands of a
+   MinHash of the text's lead (``similarity``); each candidate is then verified
+   (``verify``): **canonical url**, or, for entries of the same kind whose titles carry the
+   same numbers, **title** (same title words within ``TITLE_DAYS``, texts not
+   contradicting), **title and text** (same title, same text, within ``LATE_COPY_DAYS``: a
+   syndication copy days later) or **text** (close titles, same text, ``TEXT_DAYS``);
+4. else a **new story**, whose id is minted here once and stored forever.
 
-Two entries of one feed in one fetch never join the same story: the partner lists them as
-two items, and recurring titles ("Weekly digest") must stay apart.
+Entries of one feed only ever join by rules 1-2: a partner's two items are two stories in
+the partner's own eyes, however alike ("Weekly digest", two notes on one topic). For the
+same reason a story already holding an entry of a feed takes no other entry of that feed.
+
+When an entry verifies against two stories, they were one all along: the newer is merged
+into the older (``Assignment.merges``); the older keeps its id and the newer id becomes an
+alias that is no longer published. Two stories that both hold entries of one feed are never
+merged.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from typing import Literal
-from urllib.parse import urlsplit
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
 
-from syndicator.model import Credit, Entry, Partner, StoredEntry, Story
+from syndicator import similarity
+from syndicator.model import Credit, Entry, Kind, Partner, StoredEntry, Story
 
-TITLE_WINDOW = timedelta(days=3)
-MIN_TITLE_KEY_CHARS = 8  # shorter folded titles ("news", "update") are too common to match on
+TITLE_DAYS = timedelta(days=3)
+LATE_COPY_DAYS = timedelta(days=30)
+TEXT_DAYS = timedelta(days=14)
+MIN_TITLE_WORDS = 3  # "Weekly digest" says too little to match on
+SPECIFIC_TITLE_WORDS = 6  # a title this long, word for word, is not a coincidence
+MIN_LEAD_SHINGLES = 8  # fewer: too little text to confirm or contradict a title match
+TITLE_TEXT_AGREES = 0.3  # lead containment that does not contradict a same-title match
+TEXT_MATCHES = 0.6  # lead containment that says "the same text"
+SAME_TEXT_IN_FEED = 0.9  # a GUID-churning partner's entry: nearly identical text
+CLOSE_TITLES = 0.6  # title word Jaccard of a reworded title
+# Newest entries kept per block. A URL or title block that big is a recurring title; a band
+# block that big is boilerplate ("Register now for our webinar..."): a real copy shares many
+# bands with its original and is usually days from it, so few per band are enough.
+BLOCK_LIMIT = 64
+BAND_BLOCK_LIMIT = 6
 
-MatchRule = Literal["same entry", "canonical url", "title", "new story"]
+MatchRule = Literal[
+    "same entry", "new guid", "canonical url", "title", "title and text", "text", "new story"
+]
 EntryChange = Literal["new", "changed", "unchanged"]
 
 FeedEntryKey = tuple[str, str]  # (feed id, entry key)
+_TAG = re.compile(r"<[^>]*>")
+
+
+class Previous(Protocol):
+    """What ``entry_change`` needs of the stored version of an entry."""
+
+    @property
+    def published(self) -> datetime: ...
+    @property
+    def updated(self) -> datetime: ...
+    @property
+    def content_hash(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
-class TitleSighting:
-    story_id: str
-    feed_id: str
+class Decoded:
+    """The parts of a signature the index keeps or looks up by."""
+
+    title_words: frozenset[int]
+    title_numbers: frozenset[int]
+    bands: list[bytes]
+
+    @classmethod
+    def of(cls, signature: bytes) -> Decoded:
+        return cls(*similarity.decode_title(signature), similarity.bands(signature))
+
+
+@dataclass(slots=True)
+class IndexedEntry:
+    """A stored (or just assigned) entry, as matching sees it."""
+
+    key: FeedEntryKey
+    story_id: str  # as assigned; ``StoryIndex.story_of`` follows merges
+    canonical_url: str | None
+    title_key: str
     published: datetime
+    updated: datetime
+    kind: Kind
+    content_hash: str
+    signature: bytes  # as stored; its text lead decoded only when compared
+    # Decoded once: the title is what rules most candidates out, and cheaply.
+    title_words: frozenset[int]
+    title_numbers: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A candidate that holds: the rule, how strongly, and which stored copy it matched."""
+
+    rule: MatchRule
+    score: float
+    via: FeedEntryKey
+
+
+Block = tuple[FeedEntryKey, ...]
 
 
 @dataclass(slots=True)
 class StoryIndex:
-    """What earlier passes stored, shaped for matching. Built by ``store``, grown by
-    ``record`` as each feed of a pass is applied, so later feeds match earlier ones."""
+    """Every stored entry, shaped for matching. Built by ``store``, grown by ``record`` as
+    each feed of a pass is applied, so later feeds match earlier ones.
 
-    by_entry: dict[FeedEntryKey, str] = field(default_factory=dict)
-    by_url: dict[str, str] = field(default_factory=dict)
-    by_title: dict[str, list[TitleSighting]] = field(default_factory=dict)
-    entries_of_story: dict[str, set[FeedEntryKey]] = field(default_factory=dict)
+    Blocks are tuples and signatures bytes: an index of 100,000 entries holds millions of
+    them, and the cyclic garbage collector re-scans every list, set and dict it tracks
+    (tuples of strings and bytes it stops tracking), which made clustering superlinear.
+    """
 
-    def add(self, entry: Entry, story_id: str) -> None:
-        self.add_raw(
+    entries: dict[FeedEntryKey, IndexedEntry] = field(default_factory=dict)
+    by_url: dict[str, Block] = field(default_factory=dict)
+    by_title: dict[bytes, Block] = field(default_factory=dict)
+    by_band: dict[bytes, Block] = field(default_factory=dict)
+    entries_of_story: dict[str, Block] = field(default_factory=dict)
+    # Order in which stories began (the store's insertion order, then this pass's): of two
+    # stories found to be one, the older keeps its id. Seconds can tie; this cannot.
+    created: dict[str, int] = field(default_factory=dict)
+    merged_into: dict[str, str] = field(default_factory=dict)  # alias -> the story kept
+
+    def story_of(self, key: FeedEntryKey) -> str | None:
+        found = self.entries.get(key)
+        return self.resolve(found.story_id) if found else None
+
+    def resolve(self, story_id: str) -> str:
+        while story_id in self.merged_into:
+            story_id = self.merged_into[story_id]
+        return story_id
+
+    def add(self, entry: Entry, story_id: str, decoded: Decoded | None = None) -> None:
+        self.add_stored(
             (entry.feed_id, entry.entry_key),
             story_id,
             canonical_url=entry.canonical_url,
             title_key=entry.title_key,
             published=entry.published,
+            updated=entry.updated,
+            kind=entry.kind,
+            content_hash=entry.content_hash,
+            signature=entry.signature or signature_of(entry),
+            decoded=decoded,
         )
 
-    def add_raw(
+    def add_stored(
         self,
         key: FeedEntryKey,
         story_id: str,
@@ -68,20 +168,89 @@ class StoryIndex:
         canonical_url: str | None,
         title_key: str,
         published: datetime,
+        updated: datetime,
+        kind: Kind,
+        content_hash: str,
+        signature: bytes,
+        decoded: Decoded | None = None,
     ) -> None:
-        self.by_entry[key] = story_id
-        self.entries_of_story.setdefault(story_id, set()).add(key)
+        story_id = self.resolve(story_id)
+        decoded = decoded or Decoded.of(signature)
+        indexed = IndexedEntry(
+            key, story_id, canonical_url, title_key, published, updated, kind, content_hash,
+            signature, decoded.title_words, decoded.title_numbers,
+        )  # fmt: skip
+        self.entries[key] = indexed
+        self.entries_of_story[story_id] = (*self.entries_of_story.get(story_id, ()), key)
+        self.began(story_id)
         if canonical_url and _is_specific_url(canonical_url):
-            self.by_url.setdefault(canonical_url, story_id)
-        if len(title_key) >= MIN_TITLE_KEY_CHARS:
-            sighting = TitleSighting(story_id, key[0], published)
-            sightings = self.by_title.setdefault(title_key, [])
-            if sighting not in sightings:
-                sightings.append(sighting)
+            _append(self.by_url, canonical_url, key, BLOCK_LIMIT)
+        title_block = similarity.title_block(signature, MIN_TITLE_WORDS)
+        if title_block is not None:
+            _append(self.by_title, title_block, key, BLOCK_LIMIT)
+        for band in decoded.bands:
+            _append(self.by_band, band, key, BAND_BLOCK_LIMIT)
+
+    def remove(self, key: FeedEntryKey) -> None:
+        """Forget an entry (replaced by its new-guid self); blocks skip unknown keys."""
+        gone = self.entries.pop(key, None)
+        if gone is not None:
+            story_id = self.resolve(gone.story_id)
+            kept = tuple(k for k in self.entries_of_story.get(story_id, ()) if k != key)
+            self.entries_of_story[story_id] = kept
+
+    def merge(self, alias: str, kept: str) -> None:
+        alias, kept = self.resolve(alias), self.resolve(kept)
+        if alias == kept:
+            return
+        self.merged_into[alias] = kept
+        moved = self.entries_of_story.pop(alias, ())
+        self.entries_of_story[kept] = (*self.entries_of_story.get(kept, ()), *moved)
+        if alias in self.created:
+            began = self.created.pop(alias)
+            self.created[kept] = min(began, self.created.get(kept, began))
+
+    def began(self, story_id: str) -> None:
+        """Note that ``story_id`` exists, after every story noted before it."""
+        self.created.setdefault(story_id, len(self.created) + len(self.merged_into))
 
     def record(self, assignments: Iterable[Assignment]) -> None:
         for assignment in assignments:
-            self.add(assignment.entry, assignment.story_id)
+            if assignment.replaces is not None:
+                self.remove(assignment.replaces)
+            for alias in assignment.merges:
+                self.merge(alias, assignment.story_id)
+            self.add(assignment.entry, assignment.story_id, assignment.decoded)
+
+    def feeds_of_story(self, story_id: str) -> set[str]:
+        return {key[0] for key in self.entries_of_story.get(story_id, ())}
+
+    def story_has_feed(self, story_id: str, feed_id: str) -> bool:
+        return any(key[0] == feed_id for key in self.entries_of_story.get(story_id, ()))
+
+    def candidates(
+        self, signature: bytes, url: str | None, bands: Sequence[bytes]
+    ) -> list[FeedEntryKey]:
+        """Stored entries that may be the same story: same URL, title or text lead band."""
+        blocks: list[Block] = []
+        if url and url in self.by_url:
+            blocks.append(self.by_url[url])
+        title_block = similarity.title_block(signature, MIN_TITLE_WORDS)
+        if title_block is not None and title_block in self.by_title:
+            blocks.append(self.by_title[title_block])
+        for band in bands:
+            block = self.by_band.get(band)
+            if block:
+                blocks.append(block)
+        seen: dict[FeedEntryKey, None] = dict.fromkeys(k for b in blocks for k in b)
+        return [key for key in seen if key in self.entries]
+
+
+def _append(blocks: dict[Any, Block], block_key: Any, key: FeedEntryKey, limit: int) -> None:
+    block = blocks.get(block_key, ())
+    if len(block) >= limit:
+        block = block[len(block) - limit + 1 :]
+    blocks[block_key] = (*block, key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +261,12 @@ class Assignment:
     story_id: str
     rule: MatchRule
     change: EntryChange
-    score: float | None = None  # how strongly the match rule held (1.0 for exact rules)
+    score: float | None = None  # how strongly the rule held (1.0 for exact rules)
     matched_with: str | None = None  # "feed id entry key" of the stored copy it matched
+    replaces: FeedEntryKey | None = None  # new guid: the stored entry this one takes over
+    merges: tuple[str, ...] = ()  # stories found to be this one: their ids become aliases
+    # What matching decoded of the entry's signature, so recording it does not decode again.
+    decoded: Decoded | None = field(default=None, compare=False, repr=False)
 
     @property
     def new_story(self) -> bool:
@@ -101,8 +274,33 @@ class Assignment:
 
 
 def _is_specific_url(canonical: str) -> bool:
-    # A link to a partner's home page says nothing about which story it is.
-    return urlsplit(canonical).path not in ("", "/")
+    # A link to a partner's home page says nothing about which story it is. Canonical URLs
+    # are "https://host/path?query" without a trailing slash (normalize.canonical_url).
+    rest = canonical.partition("://")[2]
+    slash, query = rest.find("/"), rest.find("?")
+    return slash != -1 and (query == -1 or slash < query)
+
+
+def signature_of(entry: Entry) -> bytes:
+    """The clustering signature of a normalized entry (``similarity.signature_of``)."""
+    # Both texts: one partner's summary may be the other's only text, or its first lines.
+    texts = [entry.content, entry.summary] if entry.content else [entry.summary]
+    return similarity.signature_of(entry.title, *(_lead_text(text) for text in texts))
+
+
+def signed(entries: Iterable[Entry]) -> list[Entry]:
+    """``entries`` with their signature computed (where normalize runs: worker processes)."""
+    return [e if e.signature else replace(e, signature=signature_of(e)) for e in entries]
+
+
+def _lead_text(sanitized_html: str) -> str:
+    # The HTML is already sanitized (no script or style), so dropping tags leaves its text;
+    # only the lead is compared, so the start of a long text is enough.
+    head = sanitized_html[:12000]
+    cut = head.rfind("<")
+    if cut > head.rfind(">"):
+        head = head[:cut]
+    return html.unescape(_TAG.sub(" ", head))
 
 
 def mint_story_id(authority: str, entry: Entry, first_seen: datetime) -> str:
@@ -116,7 +314,7 @@ def mint_story_id(authority: str, entry: Entry, first_seen: datetime) -> str:
 
 
 def entry_change(
-    old: StoredEntry | None, new: Entry, fetched_at: datetime
+    old: StoredEntry | Previous | None, new: Entry, fetched_at: datetime
 ) -> tuple[Entry, EntryChange]:
     """Compare a fetched entry with the stored one; return the entry to store and the verdict.
 
@@ -126,13 +324,95 @@ def entry_change(
     """
     if old is None:
         return new, "new"
-    stored = old.entry
+    stored = old.entry if isinstance(old, StoredEntry) else old
     published = stored.published if new.published_is_guess else new.published
     if new.content_hash == stored.content_hash:
         kept = replace(new, published=published, updated=max(stored.updated, published))
         return kept, "unchanged"
     updated = new.updated if new.updated > stored.updated else fetched_at
     return replace(new, published=published, updated=max(updated, published)), "changed"
+
+
+def verify(
+    new: IndexedEntry, old: IndexedEntry, new_signature: similarity.Signature | None = None
+) -> Verdict | None:
+    """Whether stored ``old`` (of another feed) is a copy of the story of ``new``.
+
+    ``new_signature``: ``new``'s decoded signature, when the caller has it already. The
+    cheap tests come first: most candidates of a big block fail on the date or the title.
+    """
+    same_url = new.canonical_url is not None and new.canonical_url == old.canonical_url
+    apart = abs(new.published - old.published)
+    if apart > LATE_COPY_DAYS and not same_url:
+        return None
+    # One page for a series ("/webinars") is not one story: its episodes' numbers differ.
+    numbers_agree = new.title_numbers == old.title_numbers
+    if same_url:
+        both = new.title_numbers and old.title_numbers
+        return Verdict("canonical url", 1.0, old.key) if numbers_agree or not both else None
+    if not numbers_agree:
+        return None
+    shortest = min(len(new.title_words), len(old.title_words))
+    title_jaccard = similarity.jaccard(new.title_words, old.title_words)
+    same_title = (
+        shortest >= MIN_TITLE_WORDS
+        and similarity.containment(new.title_words, old.title_words) == 1.0
+        and title_jaccard >= 0.5
+    )
+    if not same_title and (shortest < MIN_TITLE_WORDS or title_jaccard < CLOSE_TITLES):
+        return None
+    a = new_signature or similarity.decode(new.signature)
+    lead = similarity.decode(old.signature).lead
+    text: float | None = None
+    if min(len(a.lead), len(lead)) >= MIN_LEAD_SHINGLES:
+        text = similarity.containment(a.lead, lead)
+    same_kind = new.kind == old.kind
+    # A long title, word for word, the same days, is one story even when each partner
+    # wrote its own summary; a short one ("Smart cities news roundup") needs the text too.
+    text_agrees = text is None or text >= TITLE_TEXT_AGREES or shortest >= SPECIFIC_TITLE_WORDS
+    if same_kind and same_title and apart <= TITLE_DAYS and text_agrees:
+        score = title_jaccard if text is None else (title_jaccard + text) / 2
+        return Verdict("title", round(score, 3), old.key)
+    if text is None or text < TEXT_MATCHES:
+        return None
+    # Kinds may differ: a feed's kind is a default (a think tank's feed carrying a press
+    # release); the same title and the same text say more.
+    if same_title:
+        return Verdict("title and text", round((title_jaccard + text) / 2, 3), old.key)
+    if same_kind and apart <= TEXT_DAYS:
+        return Verdict("text", round((title_jaccard + text) / 2, 3), old.key)
+    return None
+
+
+def _same_item_new_guid(new: IndexedEntry, old: IndexedEntry) -> Verdict | None:
+    """Whether ``old``, of the same feed and no longer listed, is ``new`` under a new GUID.
+
+    The same link with a like title (a partner may fix a typo as it churns GUIDs), or the
+    same title and text. A new item on an old item's page ("/webinars") is not the old item.
+    """
+    a, b = similarity.decode(new.signature), similarity.decode(old.signature)
+    if not _numbers_agree(a, b):
+        return None
+    text: float | None = None
+    if min(len(a.lead), len(b.lead)) >= MIN_LEAD_SHINGLES:
+        text = similarity.containment(a.lead, b.lead)
+    same_title = new.title_key == old.title_key
+    if new.canonical_url and new.canonical_url == old.canonical_url:
+        like_title = same_title or similarity.jaccard(a.title_words, b.title_words) >= 0.5
+        if like_title or (text is not None and text >= TEXT_MATCHES):
+            return Verdict("new guid", 1.0, old.key)
+        return None
+    if not same_title or len(new.title_key) < 8:
+        return None
+    if new.content_hash == old.content_hash:
+        return Verdict("new guid", 1.0, old.key)
+    if text is not None and text >= SAME_TEXT_IN_FEED:
+        return Verdict("new guid", round(text, 3), old.key)
+    return None
+
+
+def _numbers_agree(a: similarity.Signature, b: similarity.Signature) -> bool:
+    return not (a.title_numbers and b.title_numbers) or a.title_numbers == b.title_numbers
 
 
 def assign_stories(
@@ -143,74 +423,142 @@ def assign_stories(
     authority: str,
     fetched_at: datetime,
 ) -> list[Assignment]:
-    """Decide the story of every entry of one feed's fetch. ``index`` is not modified."""
+    """Decide the story of every entry of one feed's fetch. ``index`` is not modified.
+
+    ``stored`` holds the stored versions of these entries (same feed id and entry key);
+    entries missing from it are compared with the index's record.
+    """
+    fetch = _Fetch(index, {(e.feed_id, e.entry_key) for e in entries}, authority, fetched_at)
     assignments: list[Assignment] = []
-    taken: set[str] = set()  # stories that already got an entry of this fetch
-    listed = {(e.feed_id, e.entry_key) for e in entries}
-    for fetched in entries:
-        entry, change = entry_change(
-            stored.get((fetched.feed_id, fetched.entry_key)), fetched, fetched_at
-        )
-        story_id, rule = _match(entry, index, taken, listed)
-        if story_id is None:
-            story_id, rule = mint_story_id(authority, entry, fetched_at), "new story"
-        taken.add(story_id)
-        assignments.append(Assignment(entry, story_id, rule, change))
+    for listed_entry in entries:
+        key = (listed_entry.feed_id, listed_entry.entry_key)
+        entry = listed_entry if listed_entry.signature else _with_signature(listed_entry)
+        known = index.story_of(key)
+        if known is not None:
+            previous = stored.get(key) or index.entries[key]
+            kept, change = entry_change(previous, entry, fetched_at)
+            assignment = Assignment(kept, known, "same entry", change, 1.0)
+        else:
+            assignment = fetch.assign_new_key(entry)
+        fetch.taken.add(assignment.story_id)
+        assignments.append(assignment)
     return assignments
 
 
-def _match(
-    entry: Entry, index: StoryIndex, taken: set[str], listed: set[FeedEntryKey]
-) -> tuple[str | None, MatchRule]:
-    known = index.by_entry.get((entry.feed_id, entry.entry_key))
-    if known is not None:
-        return known, "same entry"
-
-    def open_to(story_id: str) -> bool:
-        # Not a story this fetch already filled, nor one holding another entry this feed
-        # still lists: those are distinct items in the partner's own eyes.
-        if story_id in taken:
-            return False
-        members = index.entries_of_story.get(story_id, set())
-        return not any(key in listed for key in members if key[0] == entry.feed_id)
-
-    if entry.canonical_url:
-        by_url = index.by_url.get(entry.canonical_url)
-        if by_url is not None and open_to(by_url):
-            return by_url, "canonical url"
-    by_title = _title_match(entry, index, open_to)
-    if by_title is not None:
-        return by_title, "title"
-    return None, "new story"
+def _with_signature(entry: Entry) -> Entry:
+    return replace(entry, signature=signature_of(entry))
 
 
-def _title_match(entry: Entry, index: StoryIndex, open_to: Callable[[str], bool]) -> str | None:
-    if len(entry.title_key) < MIN_TITLE_KEY_CHARS:
+@dataclass(slots=True)
+class _Fetch:
+    """One feed's fetch being assigned: what its entries may and may not join."""
+
+    index: StoryIndex
+    unavailable: set[FeedEntryKey]  # this feed's entries listed now, or already replaced
+    authority: str
+    fetched_at: datetime
+    taken: set[str] = field(default_factory=set)  # stories given an entry of this fetch
+
+    def assign_new_key(self, entry: Entry) -> Assignment:
+        decoded = Decoded.of(entry.signature)
+        probe = _indexed(entry, "", decoded)
+        candidates = self.index.candidates(probe.signature, probe.canonical_url, decoded.bands)
+        renamed = self._same_item_new_guid(entry, probe, candidates)
+        if renamed is not None:
+            return replace(renamed, decoded=decoded)
+        best = self._verified_stories(probe, candidates)
+        if not best:
+            story_id = mint_story_id(self.authority, entry, self.fetched_at)
+            return Assignment(entry, story_id, "new story", "new", decoded=decoded)
+        kept, merges = _merge_plan(best, self.index)
+        verdict = best[kept]
+        return Assignment(
+            entry, kept, verdict.rule, "new", verdict.score, _via(verdict),
+            merges=merges, decoded=decoded,
+        )  # fmt: skip
+
+    def _same_item_new_guid(
+        self, entry: Entry, probe: IndexedEntry, candidates: Sequence[FeedEntryKey]
+    ) -> Assignment | None:
+        for key in candidates:
+            if key[0] != entry.feed_id or key in self.unavailable:
+                continue
+            old = self.index.entries[key]
+            story_id = self.index.resolve(old.story_id)
+            verdict = _same_item_new_guid(probe, old)
+            if verdict is None or story_id in self.taken:
+                continue
+            self.unavailable.add(key)
+            kept, change = entry_change(old, entry, self.fetched_at)
+            return Assignment(
+                kept, story_id, "new guid", change, verdict.score, _via(verdict),
+                replaces=key,
+            )  # fmt: skip
         return None
-    sightings = index.by_title.get(entry.title_key, [])
-    feeds_of_story: dict[str, set[str]] = {}
-    for sighting in sightings:
-        feeds_of_story.setdefault(sighting.story_id, set()).add(sighting.feed_id)
-    candidates = [
-        s
-        for s in sightings
-        if abs(s.published - entry.published) <= TITLE_WINDOW
-        and entry.feed_id not in feeds_of_story[s.story_id]
-        and open_to(s.story_id)
-    ]
-    if not candidates:
-        return None
-    closest = min(candidates, key=lambda s: (abs(s.published - entry.published), s.story_id))
-    return closest.story_id
+
+    def _verified_stories(
+        self, probe: IndexedEntry, candidates: Sequence[FeedEntryKey]
+    ) -> dict[str, Verdict]:
+        """The best verdict for each story a candidate of another feed belongs to."""
+        feed_id = probe.key[0]
+        decoded = similarity.decode(probe.signature)
+        earliest, latest = probe.published - LATE_COPY_DAYS, probe.published + LATE_COPY_DAYS
+        best: dict[str, Verdict] = {}
+        for key in candidates:
+            if key[0] == feed_id:
+                continue
+            old = self.index.entries[key]
+            if not earliest <= old.published <= latest and old.canonical_url != probe.canonical_url:
+                continue  # what verify would find first, without its cost
+            story_id = self.index.resolve(old.story_id)
+            if story_id in self.taken or self.index.story_has_feed(story_id, feed_id):
+                continue
+            verdict = verify(probe, old, decoded)
+            if verdict is not None and (
+                story_id not in best or verdict.score > best[story_id].score
+            ):
+                best[story_id] = verdict
+        return best
+
+
+def _merge_plan(best: Mapping[str, Verdict], index: StoryIndex) -> tuple[str, tuple[str, ...]]:
+    """The story the entry joins and the stories merged into it.
+
+    Stories are taken best verdict first; each joins the group unless it shares a feed with
+    it (a partner's two items stay two stories). The oldest story of the group keeps its id.
+    """
+    ranked = sorted(best, key=lambda s: (-best[s].score, s))
+    group = [ranked[0]]
+    feeds = set(index.feeds_of_story(ranked[0]))
+    for story_id in ranked[1:]:
+        story_feeds = index.feeds_of_story(story_id)
+        if feeds.isdisjoint(story_feeds):
+            group.append(story_id)
+            feeds |= story_feeds
+    kept = min(group, key=lambda s: (index.created.get(s, len(index.created)), s))
+    return kept, tuple(sorted(s for s in group if s != kept))
+
+
+def _via(verdict: Verdict) -> str:
+    return f"{verdict.via[0]} {verdict.via[1]}"
+
+
+def _indexed(entry: Entry, story_id: str, decoded: Decoded) -> IndexedEntry:
+    return IndexedEntry(
+        (entry.feed_id, entry.entry_key), story_id, entry.canonical_url, entry.title_key,
+        entry.published, entry.updated, entry.kind, entry.content_hash,
+        entry.signature, decoded.title_words, decoded.title_numbers,
+    )  # fmt: skip
 
 
 def choose_shown_copy(copies: Sequence[StoredEntry], priorities: Mapping[str, int]) -> StoredEntry:
     """The copy of a story that members see.
 
-    Highest feed ``priority`` first, then the partner that carried the story first (in one
-    pass: the partner whose entry started the story), then the feed id, so the choice is
-    stable. Within one feed the most recently seen entry wins: a partner that changed the
-    entry's GUID still shows its latest text.
+    Highest feed ``priority`` first, then the most complete copy (``completeness``: a full
+    text beats an excerpt), then the partner that carried the story first (in one pass: the
+    partner whose entry started the story), then the feed id, so the choice is stable.
+    Within one feed the most recently seen entry wins: a partner that changed the entry's
+    GUID still shows its latest text.
     """
     starter = next((c.entry.feed_id for c in copies if c.started_story), None)
     first_seen_by_feed: dict[str, datetime] = {}
@@ -227,9 +575,28 @@ def choose_shown_copy(copies: Sequence[StoredEntry], priorities: Mapping[str, in
             latest_by_feed[feed_id] = copy
     feed_id = min(
         latest_by_feed,
-        key=lambda f: (-priorities.get(f, 0), first_seen_by_feed[f], f != starter, f),
+        key=lambda f: (
+            -priorities.get(f, 0),
+            -completeness(latest_by_feed[f].entry),
+            first_seen_by_feed[f],
+            f != starter,
+            f,
+        ),
     )
     return latest_by_feed[feed_id]
+
+
+def completeness(entry: Entry) -> int:
+    """How much of a story a copy gives members, in coarse steps so small edits don't flip
+    the shown copy: its text in steps of 500 characters (up to 10), full text, a link, files."""
+    text = entry.content or entry.summary
+    return (
+        min(len(text) // 500, 10)
+        + bool(entry.content)
+        + bool(entry.link)
+        + bool(entry.enclosures)
+        + bool(entry.thumbnail)
+    )
 
 
 def build_story(
@@ -292,14 +659,15 @@ def cluster_entries(
 
     Each batch is one fetch of one feed, taken in the order given, exactly as a pass
     applies feeds; this is what the labeled-data test and the clustering benchmark measure.
+    Story ids follow merges: an entry of a story merged later gets the id that was kept.
     """
     index = StoryIndex()
-    result: dict[FeedEntryKey, str] = {}
+    assigned: dict[FeedEntryKey, str] = {}
     for batch in batches:
-        when = fetched_at or max((e.published for e in batch), default=datetime(2026, 1, 1))
+        when = fetched_at or max(
+            (e.published for e in batch), default=datetime(2026, 1, 1, tzinfo=UTC)
+        )
         assignments = assign_stories(batch, index, {}, authority=authority, fetched_at=when)
         index.record(assignments)
-        for assignment in assignments:
-            entry = assignment.entry
-            result[(entry.feed_id, entry.entry_key)] = assignment.story_id
-    return result
+        assigned.update(((a.entry.feed_id, a.entry.entry_key), a.story_id) for a in assignments)
+    return {key: index.resolve(story_id) for key, story_id in assigned.items()}

@@ -59,6 +59,7 @@ __all__ = [
     "FetchRequest",
     "FetchResult",
     "fetch_all",
+    "fetch_once",
     "fetch_one",
     "is_public_address",
 ]
@@ -172,6 +173,32 @@ async def fetch_all(
             return result
 
         return list(await asyncio.gather(*map(run, requests, shards)))
+
+
+def fetch_once(
+    url: str,
+    *,
+    user_agent: str,
+    feed_id: str = "preview",
+    timeout: float = 30.0,
+    max_size: int = 10 * 1024 * 1024,
+    allow_private_networks: bool = False,
+) -> FetchResult:
+    """One unconditional GET outside a pass (``add``, ``preview``): the same checks as a
+    pass (deadline, size cap, redirects followed by hand, private addresses refused unless
+    allowed), the same typed result. Never raises for the partner's failure.
+
+    Runs its own event loop: call it from synchronous code only.
+    """
+    request = FetchRequest(
+        feed_id=feed_id,
+        url=url,
+        timeout=timeout,
+        max_size=max_size,
+        allow_private_networks=allow_private_networks,
+    )
+    results = asyncio.run(fetch_all([request], user_agent=user_agent, concurrency=1))
+    return results[0]
 
 
 async def fetch_one(

@@ -22,14 +22,16 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import nh3
 
-from syndicator.model import Enclosure, Entry, Kind, ParsedEntry, ParsedFeed
+from syndicator.classify import Filters, Rule, classify
+from syndicator.events import event_from_json_ld, event_from_text, mentions_time_zone
+from syndicator.model import Enclosure, Entry, Event, Kind, ParsedEntry, ParsedFeed
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +48,12 @@ _XML_FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ff
 _TRACKING_PARAMS = frozenset(
     {"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "ref", "ref_src", "source"}
     | {"mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id", "oly_enc_id"}
-    | {"vero_conv", "vero_id", "wt_mc", "cmpid", "s_cid", "spm", "share", "amp"}
+    | {"vero_conv", "vero_id", "wt_mc", "cmpid", "s_cid", "spm", "share", "amp", "outputtype"}
 )
 _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
+# Mobile and AMP editions of a site serve the same pages: m.example.org, amp.example.org.
+_MOBILE_HOST = re.compile(r"^(?:m|mobile|amp)\.(?=[^.]+\.)")
+_AMP_PATH = re.compile(r"^/amp(?=/)|/amp$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
@@ -81,6 +86,8 @@ class FeedContext:
     fetched_at: datetime  # aware UTC
     # Hosts whose <iframe>s are kept (subdomains included); feeds.yaml `iframe_hosts`.
     iframe_hosts: frozenset[str] = frozenset()
+    rules: tuple[Rule, ...] = ()  # feeds.yaml kind rules: the feed's own, then the global ones
+    filters: Filters = field(default_factory=Filters)  # feeds.yaml include: / exclude:
 
 
 def xml_safe(text: str) -> str:
@@ -107,10 +114,12 @@ def canonical_url(url: str | None) -> str | None:
     host = (parts.hostname or "").lower().rstrip(".")
     if scheme not in _DEFAULT_PORTS or not host:
         return None
-    host = host.removeprefix("www.")
+    host = _MOBILE_HOST.sub("", host.removeprefix("www."), count=1)
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         host = f"{host}:{port}"
     path = re.sub(r"/{2,}", "/", parts.path).rstrip("/")
+    # The AMP edition of a page (/amp, /amp/..., .amp.html) is the same story.
+    path = _AMP_PATH.sub("", path, count=1).replace(".amp.html", ".html") or path
     query = urlencode(sorted(_content_params(parts.query)))
     return urlunsplit(("https", host, path, query, ""))
 
@@ -355,7 +364,7 @@ def normalize_entry(entry: ParsedEntry, context: FeedContext, feed: ParsedFeed) 
     enclosures = _enclosures(entry, base_url)
     published, updated, published_is_guess = _dates(entry, context.fetched_at)
     enclosure_urls = "\n".join(e.url for e in enclosures)
-    return Entry(
+    normalized = Entry(
         feed_id=context.feed_id,
         entry_key=_entry_key(entry, link, title, summary + content),
         guid=xml_safe(entry.guid.strip()) if entry.guid and entry.guid.strip() else None,
@@ -376,6 +385,52 @@ def normalize_entry(entry: ParsedEntry, context: FeedContext, feed: ParsedFeed) 
         content_hash=_hash(title, summary, content, link or "", enclosure_urls),
         published_is_guess=published_is_guess,
     )
+    return _with_kind(normalized, entry, context)
+
+
+def _with_kind(entry: Entry, parsed: ParsedEntry, context: FeedContext) -> Entry:
+    """``entry`` with its kind, what decided it, and when it takes place (classify.py).
+
+    A start from the partner's structured data (parse.py; JSON-LD read here from the raw
+    HTML, before sanitizing drops scripts) is kept on any entry; one found in the text only
+    on webinars, and the text is searched only when a webinar word or the kind asks for it.
+    """
+    structured = parsed.event or _json_ld_event(parsed)
+    if structured is not None:
+        entry = replace(entry, event=structured)
+    found: list[Event | None] = []  # the text's start, searched at most once
+
+    def event_of() -> Event | None:
+        if structured is not None:
+            return structured
+        if not found:
+            fields = (entry.title, entry.summary, entry.content)
+            hinted = any(mentions_time_zone(text) for text in fields)
+            found.append(event_from_text(_searchable_text(entry)) if hinted else None)
+        return found[0]
+
+    kind, rule = classify(entry, context.rules, context.kind, event_of)
+    event = event_of() if kind == "webinar" else structured
+    if kind == entry.kind and rule == entry.kind_rule and event is None:
+        return entry  # the common case: an article of an article feed
+    # A moved webinar is a change members should see (an update in every feed).
+    content_hash = entry.content_hash if event is None else _hash(entry.content_hash, *_when(event))
+    return replace(entry, kind=kind, kind_rule=rule, event=event, content_hash=content_hash)
+
+
+def _json_ld_event(parsed: ParsedEntry) -> Event | None:
+    return event_from_json_ld(parsed.content) or event_from_json_ld(parsed.summary)
+
+
+def _searchable_text(entry: Entry) -> str:
+    # The HTML is sanitized already (no scripts left): dropping tags is enough to read dates.
+    markup = f"{entry.summary}\n{entry.content}"
+    return f"{entry.title}\n{html.unescape(_ANY_TAG.sub(' ', markup))}"
+
+
+def _when(event: Event) -> tuple[str, str, str]:
+    end = event.end.isoformat() if event.end else ""
+    return event.start.isoformat(), end, event.timezone or ""
 
 
 def normalize_entries(feed: ParsedFeed, context: FeedContext) -> list[Entry]:
@@ -384,16 +439,39 @@ def normalize_entries(feed: ParsedFeed, context: FeedContext) -> list[Entry]:
     An entry with neither title, link nor text carries nothing a member could read and is
     skipped. Items that share a guid (or, without guids, a link) are told apart by their
     link, else title, else content (``_distinct_keys``); only an item listed twice, identical
-    in everything a member sees, is kept once.
+    in everything a member sees, is kept once. Entries the feed's filters drop are left out
+    (``normalize_feed`` also counts them).
     """
+    return normalize_feed(feed, context)[0]
+
+
+def normalize_feed(feed: ParsedFeed, context: FeedContext) -> tuple[list[Entry], int]:
+    """``normalize_entries``, and how many entries feeds.yaml filters excluded (logged once)."""
     entries: list[Entry] = []
+    excluded = 0
+    lines: set[int] = set()
     for parsed in feed.entries:
         entry = normalize_entry(parsed, context, feed)
         if not (entry.title or entry.link or entry.summary or entry.content):
             log.warning("%s: skipped an entry with no title, link or text", context.feed_id)
             continue
+        dropped_by = context.filters.lines_excluding(entry) if context.filters else ()
+        if dropped_by:
+            excluded += 1
+            lines.update(dropped_by)
+            continue
         entries.append(entry)
-    return _distinct_keys(entries, context.feed_id)
+    if excluded:
+        where = ", ".join(str(line) for line in sorted(lines))
+        log.info(
+            "%s: %d entries excluded by %s filters (line%s %s)",
+            context.feed_id,
+            excluded,
+            (context.filters.exclude or context.filters.include)[0].file,
+            "s" if len(lines) > 1 else "",
+            where,
+        )
+    return _distinct_keys(entries, context.feed_id), excluded
 
 
 # What tells apart items that share an entry key, tried in this order: the first that

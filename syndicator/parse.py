@@ -43,7 +43,8 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 
 from syndicator import feedparser_speed
-from syndicator.model import Enclosure, ParsedEntry, ParsedFeed
+from syndicator.events import event_from_iso, event_from_json_feed
+from syndicator.model import Enclosure, Event, ParsedEntry, ParsedFeed
 
 __all__ = ["ParseError", "parse_feed"]
 
@@ -422,8 +423,9 @@ def _parse_with_feedparser(body: bytes, content_type: str | None, url: str) -> P
 
     feed_language = _text(_get(feed, "language")) or None
     inherited_authors = _names(_get(feed, "authors")) if version.startswith("atom") else ()
+    xcal = _xcal_prefixes(_get(result, "namespaces"))
     parsed_entries = tuple(
-        _map_entry(entry, url, feed_language, inherited_authors) for entry in entries
+        _map_entry(entry, url, feed_language, inherited_authors, xcal) for entry in entries
     )
     return ParsedFeed(
         format=version or "unknown",
@@ -447,6 +449,7 @@ def _map_entry(
     feed_url: str,
     feed_language: str | None,
     inherited_authors: tuple[str, ...],
+    xcal_prefixes: tuple[str, ...] = (),
 ) -> ParsedEntry:
     title_detail = _get(entry, "title_detail")
     summary_detail = _get(entry, "summary_detail")
@@ -486,7 +489,39 @@ def _map_entry(
         thumbnail=_thumbnail(entry),
         language=language or feed_language,
         base=_joined(feed_url, base) if base else None,
+        event=_feed_event(entry, xcal_prefixes),
     )
+
+
+# xCal in RSS (urn:ietf:params:xml:ns:xcal): feedparser does not know the namespace and
+# keeps the document's own prefix, lower-cased: <xCal:dtstart> is entry["xcal_dtstart"].
+# The RSS 1.0 Event module it knows: <ev:startdate> (any prefix) is entry["ev_startdate"].
+_XCAL_NAMESPACE = "urn:ietf:params:xml:ns:xcal"
+
+
+def _xcal_prefixes(namespaces: object) -> tuple[str, ...]:
+    if not isinstance(namespaces, dict):
+        return ()
+    return tuple(
+        prefix.lower()
+        for prefix, uri in namespaces.items()
+        if isinstance(prefix, str) and prefix and _text(uri).strip().lower() == _XCAL_NAMESPACE
+    )
+
+
+def _feed_event(entry: dict[str, Any], xcal_prefixes: tuple[str, ...]) -> Event | None:
+    """The start (and end) an RSS entry gives in ev: or xCal elements, if any."""
+    if "ev_startdate" in entry:
+        event = event_from_iso(_get(entry, "ev_startdate"), _get(entry, "ev_enddate"), source="ev")
+        if event is not None:
+            return event
+    for prefix in xcal_prefixes:
+        event = event_from_iso(
+            _get(entry, f"{prefix}_dtstart"), _get(entry, f"{prefix}_dtend"), source="xcal"
+        )
+        if event is not None:
+            return event
+    return None
 
 
 def _joined(base: str, url: str) -> str | None:
@@ -659,6 +694,7 @@ def _map_json_item(
         enclosures=tuple(enclosures),
         thumbnail=_text(item.get("image")) or _text(item.get("banner_image")) or None,
         language=_text(item.get("language")) or feed_language,
+        event=event_from_json_feed(item),
     )
 
 

@@ -12,20 +12,33 @@ A pass where nothing changed loads no story index and parses nothing.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Literal
 from urllib.parse import urlsplit
 
 from syndicator import __version__
 from syndicator.config import Config, FeedConfig
-from syndicator.dedupe import Assignment, StoryIndex, assign_stories, build_story
+from syndicator.dedupe import Assignment, StoryIndex, assign_stories, build_story, signature_of
 from syndicator.fetch import FetchRequest, FetchResult, fetch_all
-from syndicator.model import FeedState, Partner, Story
+from syndicator.model import KINDS, FeedState, Kind, Partner, StoredEntry, Story
 from syndicator.parse import ParseError
 from syndicator.prepare import PrepareJob, Preparer, prepare
-from syndicator.publish import WriteReport, render_all, write_output
+from syndicator.publish import (
+    RENDERER_DIGEST,
+    WriteReport,
+    partner_file,
+    read_fingerprints,
+    render_all,
+    select_newest,
+    select_webinars,
+    write_fingerprints,
+    write_output,
+)
 from syndicator.store import FeedUpdate, Store
 
 log = logging.getLogger(__name__)
@@ -147,7 +160,7 @@ def run_pass(
         )
         # Matching needs every stored entry; a pass where nothing changed needs none.
         changed = any(result.outcome == "ok" for result in results)
-        index = store.story_index() if changed else StoryIndex()
+        index = load_story_index(store) if changed else StoryIndex()
         context = PassContext(store, index, story_id_authority(config), preparer)
         reports = []
         for feed, result in zip(feeds, results, strict=True):
@@ -155,6 +168,15 @@ def run_pass(
             _log_report(report)
             reports.append(report)
     return PassReport(feeds=tuple(reports), published=publish_from_store(config, store))
+
+
+def load_story_index(store: Store) -> StoryIndex:
+    """The story index, after giving entries stored before signatures existed their own."""
+    while missing := store.entries_without_signature(1000):
+        store.set_signatures(
+            {(s.entry.feed_id, s.entry.entry_key): signature_of(s.entry) for s in missing}
+        )
+    return store.story_index()
 
 
 def fetch_concurrency(feed_count: int) -> int:
@@ -177,6 +199,8 @@ def _prepare_job(feed: FeedConfig, result: FetchResult) -> PrepareJob:
         fetched_at=result.fetched_at.replace(microsecond=0),
         max_entries=feed.max_entries,
         iframe_hosts=feed.iframe_hosts,
+        rules=feed.rules,
+        filters=feed.filters,
     )
 
 
@@ -276,18 +300,28 @@ def _store_entries(
     )
     context.store.apply(FeedUpdate(state, assignments, seen_at=fetched_at))
     context.index.record(assignments)
-    return _entries_report(feed.id, prepared.entry_count, assignments, warning)
+    report = _entries_report(feed.id, prepared.entry_count, assignments, warning)
+    if prepared.excluded:
+        note = f", {prepared.excluded} excluded by feeds.yaml filters"
+        report = replace(report, message=report.message + note)
+    return report
 
 
 def _entries_report(
     feed_id: str, count: int, assignments: Sequence[Assignment], warning: str | None
 ) -> FeedReport:
     new = sum(1 for a in assignments if a.new_story)
-    merged = sum(1 for a in assignments if a.change == "new" and not a.new_story)
+    joined = sum(1 for a in assignments if a.change == "new" and not a.new_story)
+    renamed = sum(1 for a in assignments if a.replaces is not None)
+    merges = sum(len(a.merges) for a in assignments)
     changed = sum(1 for a in assignments if a.change == "changed")
     message = f"{feed_id}: {count} entries, {new} new stories, {changed} updated"
-    if merged:
-        message += f", {merged} new entries joined existing stories"
+    if joined:
+        message += f", {joined} new entries joined existing stories"
+    if renamed:
+        message += f", {renamed} entries came back under a new guid"
+    if merges:
+        message += f", {merges} stories merged into others"
     return FeedReport(feed_id, "ok", message, count, new, changed, warning)
 
 
@@ -306,45 +340,227 @@ def partners(config: Config, states: Mapping[str, FeedState]) -> dict[str, Partn
             site_url=state.site_url if state else None,
             kind=feed.kind,
             tags=feed.tags,
+            max_stories=feed.max_stories,
         )
     return result
 
 
-def load_stories(config: Config, store: Store, credit: Mapping[str, Partner]) -> list[Story]:
-    """The stories publish needs: the newest ``max_items`` overall and of each kind."""
-    priorities = {feed.id: feed.priority for feed in config.feeds}
-    stories: list[Story] = []
+StoredShown = dict[str, tuple[Kind, datetime | None]]  # story id -> stored kind, event start
+
+
+class _StoryLoader:
+    """Builds stories from the store on demand, each once; remembers what the store said of
+    each story's kind and event start, to find the ones that are stale."""
+
+    def __init__(
+        self, store: Store, credit: Mapping[str, Partner], priorities: Mapping[str, int]
+    ) -> None:
+        self._store = store
+        self._credit = credit
+        self._priorities = priorities
+        self.built: dict[str, Story] = {}
+        self.copies: dict[str, list[StoredEntry]] = {}
+        self.stored: StoredShown = {}
+
+    def stories(self, stored: StoredShown) -> list[Story]:
+        """The stories of ``stored``, in its order (those without any entry left out)."""
+        self.stored.update(stored)
+        missing = [story_id for story_id in stored if story_id not in self.copies]
+        self.copies.update(self._store.story_copies(missing))
+        for story_id in missing:
+            if self.copies[story_id]:
+                copies = self.copies[story_id]
+                self.built[story_id] = build_story(story_id, copies, self._credit, self._priorities)
+        return [self.built[i] for i in stored if i in self.built]
+
+    def stale(self) -> StoredShown:
+        return {
+            s.story_id: (s.kind, s.event.start if s.event else None)
+            for story_id, s in self.built.items()
+            if story_id in self.stored
+            and (s.kind, s.event.start if s.event else None) != self.stored[story_id]
+        }
+
+
+def load_stories(
+    config: Config,
+    store: Store,
+    credit: Mapping[str, Partner],
+    *,
+    now: datetime | None = None,
+) -> list[Story]:
+    """The stories of the merged feeds: all, each kind, each tag, and the webinars.
+
+    Only what the files can hold is read: the newest ``max_items`` of each feed, more when a
+    feed's ``max_stories`` cap skips some (read in pages until the file is full or the store
+    has no more), and for ``webinars.*`` the upcoming and recent ones as of ``now``.
+    """
+    loader = _story_loader(config, store, credit)
+    _load_merged(config, store, loader, _utc_now(now))
+    return list(loader.built.values())
+
+
+def _story_loader(config: Config, store: Store, credit: Mapping[str, Partner]) -> _StoryLoader:
+    return _StoryLoader(store, credit, {feed.id: feed.priority for feed in config.feeds})
+
+
+def _utc_now(now: datetime | None) -> datetime:
+    return (now or datetime.now(UTC)).astimezone(UTC)
+
+
+def _load_merged(config: Config, store: Store, loader: _StoryLoader, now: datetime) -> None:
+    limit = config.site.max_items
+    keep = config.site.keep_past_webinars
+    tags = sorted({tag for feed in config.enabled_feeds for tag in feed.tags})
     for _ in range(2):
-        stored = store.latest_stories(config.site.max_items)
-        ids = list(stored)
-        copies = store.story_copies(ids)
-        stories = [build_story(i, copies[i], credit, priorities) for i in ids if copies[i]]
+        loader.stored = {}
+        _fill(loader, lambda n: (store.newest_stories(n),), limit)
+        for kind in KINDS:
+            if kind != "webinar":
+                _fill(loader, partial(_of_kind, store, kind), limit)
+        _fill(loader, lambda n: store.webinar_stories(now, now - keep, n), limit, now, keep)
+        for tag in tags:
+            carriers = [feed.id for feed in config.feeds if tag in feed.tags]
+            _fill(loader, partial(_carried_by, store, carriers), limit)
         # The stored kind and event start are the shown copy's, used to pick the stories of
         # each feed; a changed priority can change which copy is shown: fix them, pick again.
-        stale = {
-            s.story_id: (s.kind, s.event.start if s.event else None)
-            for s in stories
-            if (s.kind, s.event.start if s.event else None) != stored[s.story_id]
-        }
+        stale = loader.stale()
         if not stale:
-            break
+            return
         store.set_story_shown(stale)
-    return stories
 
 
-def publish_from_store(config: Config, store: Store) -> WriteReport:
-    """Render every published file from the store and write the ones that changed."""
+def _of_kind(store: Store, kind: Kind, count: int) -> tuple[StoredShown, ...]:
+    return (store.newest_stories(count, kind=kind),)
+
+
+def _carried_by(store: Store, feed_ids: list[str], count: int) -> tuple[StoredShown, ...]:
+    return (store.newest_stories(count, feed_ids=feed_ids),)
+
+
+def _fill(
+    loader: _StoryLoader,
+    page: Callable[[int], tuple[StoredShown, ...]],
+    limit: int,
+    now: datetime | None = None,
+    keep: timedelta | None = None,
+) -> None:
+    """Read ``page(count)`` stories, doubling ``count`` until the file holds ``limit`` once
+    the ``max_stories`` caps are applied, or the store has no more (a part shorter than asked).
+    """
+    count = limit
+    while True:
+        parts = page(count)
+        stories = [story for part in parts for story in loader.stories(part)]
+        if now is not None and keep is not None:
+            chosen = select_webinars(stories, now, keep, limit)
+        else:
+            chosen = select_newest(stories, limit)
+        if len(chosen) >= limit or all(len(part) < count for part in parts):
+            return
+        count *= 2
+
+
+def load_partner_stories(
+    config: Config,
+    store: Store,
+    credit: Mapping[str, Partner],
+    stories: Sequence[Story],
+    selections: Mapping[str, Sequence[str]],
+) -> dict[str, list[Story]]:
+    """The stories of ``selections`` (feed id -> story ids), each showing that feed's copy.
+
+    A story whose shown copy already is that feed's is the same object as in ``stories``, so
+    publish renders it once for every file.
+    """
+    shown = {story.story_id: story for story in stories}
+    need = sorted(
+        {
+            story_id
+            for feed_id, ids in selections.items()
+            for story_id in ids
+            if story_id not in shown or shown[story_id].source.feed_id != feed_id
+        }
+    )
+    copies = store.story_copies(need)
+    result: dict[str, list[Story]] = {}
+    for feed_id, ids in selections.items():
+        views = []
+        for story_id in ids:
+            story = shown.get(story_id)
+            if story is not None and story.source.feed_id == feed_id:
+                views.append(story)
+            elif copies.get(story_id):
+                views.append(build_story(story_id, copies[story_id], credit, {feed_id: 1}))
+        result[feed_id] = views
+    return result
+
+
+def _partner_fingerprints(
+    config: Config, credit: Mapping[str, Partner], versions: Mapping[str, list[tuple[str, str]]]
+) -> dict[str, str]:
+    """partners/<id>.atom -> a digest of everything its bytes depend on: the renderer, the
+    site settings, every partner's credit, and the version of each story it lists."""
+    basis = hashlib.sha256(
+        f"{RENDERER_DIGEST}\n{config.site!r}\n{sorted(credit.items())!r}".encode()
+    )
+    result = {}
+    for feed_id, listed in versions.items():
+        digest = basis.copy()
+        digest.update(f"\n{feed_id}\n{listed!r}".encode())
+        result[partner_file(feed_id)] = digest.hexdigest()
+    return result
+
+
+def publish_from_store(config: Config, store: Store, *, now: datetime | None = None) -> WriteReport:
+    """Render every published file from the store and write the ones that changed.
+
+    ``now`` (default: the clock) decides which webinars are upcoming or recent. A partner's
+    own feed (``partners/<id>.atom``) is read and rendered only when what it is made of
+    changed since the last publish (``publish.read_fingerprints``): there is one per feed,
+    and together they hold every stored story.
+    """
+    moment = _utc_now(now)
+    output = config.storage.output_dir
     states = store.feed_states()
     credit = partners(config, states)
-    stories = load_stories(config, store, credit)
-    enabled = [credit[feed.id] for feed in config.enabled_feeds]
-    files = render_all(config.site, stories, enabled)
-    report = write_output(config.storage.output_dir, files)
+    stories = load_stories(config, store, credit, now=moment)
+    feed_ids = [feed.id for feed in config.enabled_feeds]
+    versions = store.feed_story_versions(feed_ids, config.site.max_items)
+    fingerprints = _partner_fingerprints(config, credit, versions)
+    recorded = read_fingerprints(output)
+    unchanged = {
+        feed_id
+        for feed_id in feed_ids
+        if recorded.get(name := partner_file(feed_id)) == fingerprints[name]
+        and (output / name).is_file()
+    }
+    selections = {
+        feed_id: [story_id for story_id, _ in versions[feed_id]]
+        for feed_id in feed_ids
+        if feed_id not in unchanged
+    }
+    by_partner = load_partner_stories(config, store, credit, stories, selections)
+    enabled = [credit[feed_id] for feed_id in feed_ids]
+    files = render_all(
+        config.site,
+        stories,
+        enabled,
+        now=moment,
+        partner_stories=by_partner,
+        partner_files=set(selections),
+    )
+    kept = [partner_file(feed_id) for feed_id in sorted(unchanged)]
+    report = write_output(output, files, keep=kept)
+    # Last: a crash before this leaves the old record, and the files it no longer matches
+    # are rendered again next time.
+    write_fingerprints(output, fingerprints)
     log.info(
-        "published %d files to %s (%d rewritten, %d unchanged)",
-        len(files),
-        config.storage.output_dir,
+        "published %d files to %s (%d rewritten, %d unchanged%s)",
+        len(files) + len(kept),
+        output,
         len(report.written),
         len(report.unchanged),
+        f", {len(report.removed)} stale removed" if report.removed else "",
     )
     return report

@@ -21,13 +21,15 @@ import traceback
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
+from syndicator.classify import Filters, Rule
+from syndicator.dedupe import signed
 from syndicator.model import Entry, Kind, ParsedFeed
-from syndicator.normalize import FeedContext, normalize_entries
+from syndicator.normalize import FeedContext, normalize_feed
 from syndicator.parse import ParseError, parse_feed
 
 __all__ = ["POOL_MIN_BODIES", "PrepareJob", "Prepared", "Preparer", "prepare", "worker_count"]
@@ -51,6 +53,8 @@ class PrepareJob:
     fetched_at: datetime  # aware UTC, whole seconds
     max_entries: int | None = None  # feeds.yaml max_entries; None: every entry
     iframe_hosts: frozenset[str] = frozenset()  # feeds.yaml iframe_hosts
+    rules: tuple[Rule, ...] = ()  # feeds.yaml kind rules, compiled (they pickle)
+    filters: Filters = field(default_factory=Filters)  # feeds.yaml include: / exclude:
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,7 @@ class Prepared:
     feed: ParsedFeed
     entry_count: int
     entries: tuple[Entry, ...]
+    excluded: int = 0  # entries dropped by feeds.yaml filters (not in ``entries``)
 
 
 def prepare(job: PrepareJob) -> Prepared:
@@ -72,9 +77,18 @@ def prepare(job: PrepareJob) -> Prepared:
     parsed = parse_feed(
         job.body, content_type=job.content_type, url=job.url, max_entries=job.max_entries
     )
-    context = FeedContext(job.feed_id, job.kind, job.url, job.fetched_at, job.iframe_hosts)
-    entries = normalize_entries(parsed, context)
-    return Prepared(replace(parsed, entries=()), len(parsed.entries), tuple(entries))
+    context = FeedContext(
+        job.feed_id,
+        job.kind,
+        job.url,
+        job.fetched_at,
+        job.iframe_hosts,
+        rules=job.rules,
+        filters=job.filters,
+    )
+    normalized, excluded = normalize_feed(parsed, context)
+    entries = signed(normalized)  # clustering's signature, here: in a worker
+    return Prepared(replace(parsed, entries=()), len(parsed.entries), tuple(entries), excluded)
 
 
 def worker_count() -> int:

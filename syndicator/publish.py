@@ -1,17 +1,37 @@
-"""Stories -> published feeds (Atom, RSS, JSON Feed), sources.opml and index.html -> disk.
+"""Stories -> published feeds (Atom, RSS, JSON Feed), webinars.ics, sources.opml, index.html.
 
-    render_all(site, stories, partners)    # pure: file name -> bytes
-      | write_output(output_dir, files)    # temp file, fsync, os.replace; skips unchanged files
+    render_all(site, stories, partners, now=...)   # pure: file name -> bytes
+      | write_output(output_dir, files)            # temp file, fsync, os.replace; skips unchanged
 
-``render_all`` is byte-for-byte deterministic: every date in the output comes from the stories
-(a feed's ``updated`` is its newest story's), never from the clock, so an unchanged store
-publishes unchanged files and ``write_output`` leaves them alone.
+``render_all`` is byte-for-byte deterministic for the same arguments: every date in the output
+comes from the stories (a feed's ``updated`` is its newest story's), never from the clock. The
+one input that moves with time is ``now``: it decides which webinars are still listed in
+``webinars.*`` and ``webinars.ics``, so their bytes change when a webinar crosses the
+``keep_past_webinars`` boundary, and at no other time.
 
-feedgen 1.0.0 workarounds (shared/STACK-NOTES.md), each covered by tests/test_publish.py:
-- Atom entry links lose rel/type/length and ``<source>`` is a bare title + link:
-  ``_AtomEntryFixup`` rewrites both on feedgen's lxml ``<entry>``.
-- ``fe.description()`` after ``fe.content()`` replaces the Atom content: only
-  ``fe.summary()`` then ``fe.content()`` are used (``_add_entry``).
+What each file holds (``select_newest``, ``select_webinars``):
+
+- ``all.*``, ``articles.*``, ``whitepapers.*``, ``tags/<tag>.*``: newest ``published`` first
+  (ties by story id), at most ``site.max_items``, and at most ``max_stories`` stories whose
+  shown copy comes from a feed with that cap (the next stories fill the room).
+- ``webinars.*``: webinars starting after ``now``, soonest first, then those that started
+  within ``keep_past_webinars``, most recent first; the same caps. A webinar whose start is
+  unknown counts as starting when it was published (so it is listed among the recent past
+  ones and leaves with them).
+- ``partners/<feed-id>.atom``: the stories that partner carried, each showing that partner's
+  copy, newest first, at most ``site.max_items``, no cap.
+- ``webinars.ics``: the webinars of ``webinars.*`` whose start is known.
+
+Rendering: every story's entry is rendered once per format (``_EntryRenderer``) and the bytes
+are reused by every file listing it; feedgen writes each feed's head (title, links, dates)
+and the entries are spliced in. This replaced feedgen per entry, whose FeedEntry objects and
+lxml trees cost ~60% of a 10,000-story publish (README, Benchmark), and ``json.dumps(indent=2)``,
+which forces the pure-Python encoder: JSON items are encoded once each by the C encoder.
+
+feedgen 1.0.0 traps (shared/STACK-NOTES.md), each covered by tests/test_publish.py:
+- Atom entry links lose rel/type/length, ``<source>`` is a bare title + link, and
+  ``fe.description()`` after ``fe.content()`` replaces the content: entries are not written
+  by feedgen at all (``_atom_entry``, ``_rss_item``).
 - ``updated`` defaults to now: always set from the stories (``EMPTY_FEED_UPDATED`` when none).
 - RSS channel ``<link>`` is feedgen's last feed link: the self link is added before the alternate.
 - XML-invalid characters make feedgen raise: every text goes through ``xml_safe`` first.
@@ -20,26 +40,32 @@ feedgen 1.0.0 workarounds (shared/STACK-NOTES.md), each covered by tests/test_pu
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import html
 import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import icalendar
 import jinja2
 import lxml.html
-from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.ext.base import BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from syndicator.config import SiteConfig
-from syndicator.model import Enclosure, Kind, Partner, Story
+from syndicator.model import Credit, Enclosure, Event, Kind, Partner, Story
 from syndicator.normalize import xml_safe
 
 GENERATOR = "syndicator"
@@ -52,16 +78,42 @@ JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
 JSON_TYPE = "application/feed+json"
+CALENDAR_TYPE = "text/calendar"
 OPML_NAME = "sources.opml"
+CALENDAR_NAME = "webinars.ics"
+# Hidden (never served): a digest per partner file of what it was rendered from.
+FINGERPRINTS = ".syndicator-partners.json"
+# Part of those digests: a new version of the renderer or the page renders every file again.
+RENDERER_DIGEST = hashlib.sha256(
+    Path(__file__).read_bytes()
+    + b"".join(p.read_bytes() for p in sorted((Path(__file__).parent / "templates").iterdir()))
+).hexdigest()
+TAGS_DIR = "tags"
+PARTNERS_DIR = "partners"
 NO_PARTNERS = "No partner feeds are enabled."  # the one outline of an OPML file without partners
+CREDIT_LEAD = "Also published by: "
+CALENDAR_TEXT = 500  # characters of a webinar's summary in its calendar DESCRIPTION
+CREDIT_CLASS = "syndicator-credit"
+EVENT_CLASS = "syndicator-event"
 
-# Everything XML 1.0 forbids: C0 controls but \t \n \r, lone surrogates, U+FFFE and U+FFFF.
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+_FILE_STEM = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # feeds.yaml ids and tags already are
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _ATOM_NS = "http://www.w3.org/2005/Atom"
+_DC_NS = "http://purl.org/dc/elements/1.1/"
+_CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
+# RSS items are serialized alone: declared on <item>, the prefixes are bound once, and the
+# declarations are dropped when the item is spliced into the feed (whose root declares them).
+_RSS_ITEM_NSMAP = {"dc": _DC_NS, "content": _CONTENT_NS}
+_RSS_ITEM_START = etree.tostring(etree.Element("item", nsmap=_RSS_ITEM_NSMAP), encoding="UTF-8")
+_RSS_ITEM_START = _RSS_ITEM_START.removesuffix(b"/>") + b">"
 # Block elements end a run of words when HTML becomes plain text ("<p>a</p><p>b</p>" -> "a b").
 _BLOCK_TAGS = ("p", "div", "br", "li", "tr", "td", "blockquote", "pre", "h1", "h2", "h3", "h4")
 _TEMP_INFIX = ".tmp-"  # temp files are ".{name}.tmp-XXXX" beside their target
+# Folders of files named after feeds.yaml tags and feed ids, and the suffixes written there:
+# a file there that the current config does not produce is stale and removed on publish.
+_MANAGED = {TAGS_DIR: (".atom", ".rss", ".json"), PARTNERS_DIR: (".atom",)}
+_JSON_ITEM = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": "))
 
 
 class PublishError(Exception):
@@ -72,26 +124,33 @@ class PublishError(Exception):
 class WriteReport:
     written: tuple[str, ...]  # file names whose bytes changed (or were new), sorted
     unchanged: tuple[str, ...]  # file names left untouched because their bytes were equal
+    removed: tuple[str, ...] = ()  # stale tag and partner files deleted, sorted
 
 
 @dataclass(frozen=True, slots=True)
 class _FeedSpec:
-    """One published feed: written as {name}.atom, {name}.rss and {name}.json."""
+    """One published feed: written as {name}.atom (and .rss, .json unless ``atom_only``)."""
 
-    name: str
-    kind: Kind | None  # None: every kind
+    name: str  # file name without suffix, e.g. "all", "tags/smart-city", "partners/scw-news"
     label: str
     blurb: str  # what it is, for people (index.html; subtitle when the site has no description)
+    kind: Kind | None = None  # the kind feeds; None: not a kind feed
+    atom_only: bool = False
 
     def title(self, site: SiteConfig) -> str:
-        return site.title if self.kind is None else f"{site.title}: {self.label}"
+        return site.title if self.name == "all" else f"{site.title}: {self.label}"
 
 
 _FEEDS = (
-    _FeedSpec("all", None, "All stories", "Every story from every partner, newest first."),
-    _FeedSpec("articles", "article", "Articles", "News, opinion and analysis articles."),
-    _FeedSpec("whitepapers", "whitepaper", "Whitepapers", "Research reports and whitepapers."),
-    _FeedSpec("webinars", "webinar", "Webinars", "Webinars to attend or to watch again."),
+    _FeedSpec("all", "All stories", "Every story from every partner, newest first."),
+    _FeedSpec("articles", "Articles", "News, opinion and analysis articles.", "article"),
+    _FeedSpec("whitepapers", "Whitepapers", "Research reports and whitepapers.", "whitepaper"),
+    _FeedSpec(
+        "webinars",
+        "Webinars",
+        "Upcoming webinars, soonest first, then the ones that just took place.",
+        "webinar",
+    ),
 )
 
 _TEMPLATES = jinja2.Environment(
@@ -105,29 +164,163 @@ _TEMPLATES = jinja2.Environment(
 )
 
 
-def render_all(
-    site: SiteConfig, stories: Sequence[Story], partners: Sequence[Partner]
-) -> dict[str, bytes]:
-    """Every published file, name -> bytes; the same input always gives the same bytes.
+def file_stem(name: str) -> str:
+    """A tag or feed id as a file name: itself when it is already lower-case ``[a-z0-9-]``.
 
-    Each feed holds the stories of its kind (every kind for ``all.*``), newest ``published``
-    first (ties by ``story_id``), at most ``site.max_items``. ``partners`` go to sources.opml.
+    feeds.yaml only allows such names; anything else (data of an older version) is folded to
+    that alphabet and given a hash of the original, so two names never share a file.
     """
+    if _FILE_STEM.fullmatch(name):
+        return name
+    folded = "-".join(re.findall(r"[a-z0-9]+", name.lower()))
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{folded}-{digest}" if folded else f"x-{digest}"
+
+
+def render_all(
+    site: SiteConfig,
+    stories: Sequence[Story],
+    partners: Sequence[Partner],
+    *,
+    now: datetime | None = None,
+    partner_stories: Mapping[str, Sequence[Story]] | None = None,
+    partner_files: Collection[str] | None = None,
+) -> dict[str, bytes]:
+    """Every published file, name -> bytes; the same arguments always give the same bytes.
+
+    ``partners`` are the enabled partner feeds: sources.opml, one ``partners/<id>.atom`` each,
+    and their tags make the ``tags/<tag>.*`` feeds. ``partner_stories`` holds, per feed id,
+    the stories that partner carried as that partner's copy (``pipeline.load_partner_stories``);
+    without it a partner's file holds the stories whose shown copy is that partner's.
+    ``partner_files``, when given, limits the ``partners/<id>.atom`` rendered to those feed
+    ids (the others are known to be unchanged on disk: ``pipeline.publish_from_store``).
+    ``now`` (default: the clock) decides which webinars are upcoming or recent.
+    """
+    moment = _utc(now or datetime.now(UTC))
     site = _safe_site(site)
-    clean_stories = [_safe_story(story) for story in stories]
+    cleaner = _Cleaner()
+    clean_stories = [cleaner.story(story) for story in stories]
     clean_partners = sorted((_safe_partner(p) for p in partners), key=lambda p: p.feed_id)
+    renderer = _EntryRenderer()
     files: dict[str, bytes] = {}
     latest: list[Story] = []
+    webinars: list[Story] = []
     for spec in _FEEDS:
-        chosen = _select(clean_stories, spec.kind, site.max_items)
-        files[f"{spec.name}.atom"] = _render_atom(site, spec, chosen)
-        files[f"{spec.name}.rss"] = _render_rss(site, spec, chosen)
-        files[f"{spec.name}.json"] = _render_json(site, spec, chosen)
-        if spec.kind is None:
+        if spec.kind == "webinar":
+            chosen = select_webinars(clean_stories, moment, site.keep_past_webinars, site.max_items)
+            webinars = chosen
+        else:
+            of_kind = [s for s in clean_stories if spec.kind in (None, s.kind)]
+            chosen = select_newest(of_kind, site.max_items)
+        files.update(_render_feed(site, spec, chosen, renderer))
+        if spec.name == "all":
             latest = chosen[:INDEX_LATEST]
+    tag_specs = _tag_specs(clean_partners)
+    for tag, spec in tag_specs:
+        tagged = [s for s in clean_stories if tag in s.tags]
+        files.update(_render_feed(site, spec, select_newest(tagged, site.max_items), renderer))
+    partner_specs = _partner_specs(clean_partners)
+    for partner, spec in partner_specs:
+        if partner_files is not None and partner.feed_id not in partner_files:
+            continue
+        if partner_stories is None:
+            carried = [s for s in clean_stories if s.source.feed_id == partner.feed_id]
+        else:
+            carried = [cleaner.story(s) for s in partner_stories.get(partner.feed_id, ())]
+        chosen = select_newest(carried, site.max_items, capped=False)
+        files.update(_render_feed(site, spec, chosen, renderer))
+    files[CALENDAR_NAME] = _render_calendar(site, [s for s in webinars if s.event])
     files[OPML_NAME] = _render_opml(site, clean_partners)
-    files["index.html"] = _render_index(site, latest, clean_partners)
+    files["index.html"] = _render_index(
+        site, latest, clean_partners, [spec for _, spec in tag_specs], partner_specs
+    )
     return files
+
+
+# --- which stories each file holds ------------------------------------------------------------
+
+
+def select_newest(stories: Iterable[Story], limit: int, *, capped: bool = True) -> list[Story]:
+    """Newest ``published`` first (ties by story id), at most ``limit``, caps applied."""
+    ordered = sorted(stories, key=lambda s: s.story_id)
+    ordered.sort(key=lambda s: s.published, reverse=True)  # stable: ties stay in id order
+    return _apply_caps(ordered, limit) if capped else ordered[:limit]
+
+
+def select_webinars(
+    stories: Iterable[Story], now: datetime, keep_past: timedelta, limit: int
+) -> list[Story]:
+    """``webinars.*``: upcoming soonest first, then started within ``keep_past``, latest first.
+
+    A webinar without a known start counts as starting at its ``published`` date. Webinars
+    that started before ``now - keep_past`` are left out (they stay in ``all.*``).
+    """
+    upcoming: list[Story] = []
+    recent: list[Story] = []
+    since = now - keep_past
+    for story in stories:
+        if story.kind != "webinar":
+            continue
+        start = webinar_start(story)
+        if start > now:
+            upcoming.append(story)
+        elif start >= since:
+            recent.append(story)
+    upcoming.sort(key=lambda s: (webinar_start(s), s.story_id))
+    recent.sort(key=lambda s: s.story_id)
+    recent.sort(key=webinar_start, reverse=True)
+    return _apply_caps([*upcoming, *recent], limit)
+
+
+def webinar_start(story: Story) -> datetime:
+    """When a webinar starts, or its published date when the partner did not say."""
+    return story.event.start if story.event else story.published
+
+
+def _apply_caps(ordered: Sequence[Story], limit: int) -> list[Story]:
+    """The first ``limit`` stories, skipping those of a feed that reached its ``max_stories``.
+
+    A story counts against the feed whose copy is shown (``story.source``); a skipped story
+    makes room for the next one, so the file still holds ``limit`` stories when there are.
+    """
+    chosen: list[Story] = []
+    taken: Counter[str] = Counter()
+    for story in ordered:
+        if len(chosen) >= limit:
+            break
+        cap = story.source.max_stories
+        if cap is not None:
+            if taken[story.source.feed_id] >= cap:
+                continue
+            taken[story.source.feed_id] += 1
+        chosen.append(story)
+    return chosen
+
+
+def _tag_specs(partners: Sequence[Partner]) -> list[tuple[str, _FeedSpec]]:
+    tags = sorted({tag for partner in partners for tag in partner.tags})
+    specs = []
+    for tag in tags:
+        count = sum(1 for p in partners if tag in p.tags)
+        carriers = "1 partner feed" if count == 1 else f"{count} partner feeds"
+        blurb = f"Stories carried by the {carriers} tagged {tag}."
+        specs.append((tag, _FeedSpec(f"{TAGS_DIR}/{file_stem(tag)}", tag, blurb)))
+    return specs
+
+
+def _partner_specs(partners: Sequence[Partner]) -> list[tuple[Partner, _FeedSpec]]:
+    return [
+        (
+            p,
+            _FeedSpec(
+                f"{PARTNERS_DIR}/{file_stem(p.feed_id)}",
+                p.name,
+                f"Every story {p.name} published, as {p.name} wrote it.",
+                atom_only=True,
+            ),
+        )
+        for p in partners
+    ]
 
 
 # --- cleaning: one pass over the input, so every renderer gets XML-safe UTC data ------------
@@ -152,7 +345,30 @@ def _safe_partner(partner: Partner) -> Partner:
     )
 
 
-def _safe_story(story: Story) -> Story:
+class _Cleaner:
+    """Cleans each story object once: a story listed in several inputs is the same object."""
+
+    def __init__(self) -> None:
+        self._clean: dict[int, Story] = {}
+        self._partners: dict[int, Partner] = {}  # stories share their Partner objects
+        self._keep: list[object] = []  # keeps the ids above from being reused
+
+    def story(self, story: Story) -> Story:
+        clean = self._clean.get(id(story))
+        if clean is None:
+            clean = self._clean[id(story)] = _safe_story(story, self.partner)
+            self._keep.append(story)
+        return clean
+
+    def partner(self, partner: Partner) -> Partner:
+        clean = self._partners.get(id(partner))
+        if clean is None:
+            clean = self._partners[id(partner)] = _safe_partner(partner)
+            self._keep.append(partner)
+        return clean
+
+
+def _safe_story(story: Story, safe_partner: Callable[[Partner], Partner] = _safe_partner) -> Story:
     """The story with XML-safe texts and UTC dates; ``story_id`` is never altered."""
     return dataclasses.replace(
         story,
@@ -167,9 +383,23 @@ def _safe_story(story: Story) -> Story:
         enclosures=tuple(_safe_enclosure(e) for e in story.enclosures if _http_url(e.url)),
         thumbnail=_http_url(story.thumbnail),
         language=_language(story.language),
-        source=_safe_partner(story.source),
-        also_published_by=tuple(_safe_partner(p) for p in story.also_published_by),
+        source=safe_partner(story.source),
+        also_published_by=tuple(safe_partner(p) for p in story.also_published_by),
+        other_copies=tuple(
+            Credit(safe_partner(c.partner), _http_url(c.link)) for c in story.other_copies
+        ),
+        event=_safe_event(story.event),
+        tags=tuple(xml_safe(tag) for tag in story.tags),
     )
+
+
+def _safe_event(event: Event | None) -> Event | None:
+    if event is None:
+        return None
+    end = _utc(event.end) if event.end else None
+    start = _utc(event.start)
+    timezone = xml_safe(event.timezone).strip() if event.timezone else None
+    return Event(start, end if end and end > start else None, timezone or None, event.source)
 
 
 def _safe_enclosure(enclosure: Enclosure) -> Enclosure:
@@ -199,28 +429,246 @@ def _utc(moment: datetime) -> datetime:
     return aware.replace(microsecond=0)
 
 
-def _select(stories: Sequence[Story], kind: Kind | None, limit: int) -> list[Story]:
-    chosen = [s for s in stories if kind is None or s.kind == kind]
-    chosen.sort(key=lambda s: s.story_id)
-    chosen.sort(key=lambda s: s.published, reverse=True)  # stable: ties stay in story_id order
-    return chosen[:limit]
-
-
 def _newest_update(stories: Sequence[Story]) -> datetime:
     return max((s.updated for s in stories), default=EMPTY_FEED_UPDATED)
 
 
-# --- Atom and RSS (feedgen) -------------------------------------------------------------------
+# --- what an entry says: body, credit, webinar time --------------------------------------------
 
 
-def _render_atom(site: SiteConfig, spec: _FeedSpec, stories: Sequence[Story]) -> bytes:
+def _credits(story: Story) -> list[tuple[Partner, str | None]]:
+    """Every other partner that carried the story, with the link to its copy when known."""
+    if story.other_copies:
+        return [(credit.partner, credit.link) for credit in story.other_copies]
+    return [(partner, None) for partner in story.also_published_by]
+
+
+def _credit_html(story: Story) -> str:
+    """``<p>Also published by: <a href=...>SmartCitiesWorld</a>, WeGO</p>``, or ""."""
+    names = []
+    for partner, link in _credits(story):
+        name = html.escape(partner.name, quote=False)
+        names.append(f'<a href="{html.escape(link)}">{name}</a>' if link else name)
+    if not names:
+        return ""
+    return f'<p class="{CREDIT_CLASS}">{CREDIT_LEAD}{", ".join(names)}</p>'
+
+
+def event_text(event: Event) -> str:
+    """ "Starts Thursday 12 May 2022, 13:00 UTC", with the end and the local time when known."""
+    start = event.start
+    text = f"Starts {_long_date(start)}, {start:%H:%M} UTC"
+    local = _local_time(event)
+    if local:
+        text += f" ({local})"
+    if event.end:
+        same_day = event.end.date() == start.date()
+        text += f", until {'' if same_day else _long_date(event.end) + ', '}{event.end:%H:%M} UTC"
+    return text
+
+
+def _long_date(moment: datetime) -> str:
+    return f"{moment:%A} {moment.day} {moment:%B %Y}"
+
+
+def _local_time(event: Event) -> str | None:
+    """The start in the partner's own time zone, when it named one (IANA) other than UTC."""
+    name = event.timezone
+    if not name or "/" not in name or name.startswith(("/", ".")) or ".." in name:
+        return None
+    try:
+        zone = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+    local = event.start.astimezone(zone)
+    if local.utcoffset() == timedelta(0):
+        return None
+    when = f"{local:%H:%M}" if local.date() == event.start.date() else f"{local:%a %H:%M}"
+    return f"{when} {name}"
+
+
+def _event_html(story: Story) -> str:
+    if story.kind != "webinar" or story.event is None:
+        return ""
+    return f'<p class="{EVENT_CLASS}">{html.escape(event_text(story.event), quote=False)}</p>'
+
+
+def _summary_and_content(story: Story) -> tuple[str, str | None]:
+    """(summary, content) to publish; content None when it would only repeat the summary.
+
+    The webinar time goes at the top and the credit at the end of the main text: the content,
+    or the summary when there is no separate content.
+    """
+    content = story.content if story.content and story.content != story.summary else None
+    top, credit = _event_html(story), _credit_html(story)
+    if content is None and not story.link:
+        # RFC 4287 4.1.1.1: an Atom entry without an alternate link must have <content>.
+        return "", top + story.summary + credit
+    if content is None:
+        has_text = story.summary or top or credit
+        return (top + story.summary + credit) if has_text else "", None
+    return story.summary, top + content + credit
+
+
+# --- entries, rendered once per story and format ----------------------------------------------
+
+
+class _EntryRenderer:
+    """Each story's Atom entry, RSS item and JSON item, rendered once and reused by every file.
+
+    Keyed by the (cleaned) story object: a story in ``all.*``, its kind's feed, its tags'
+    feeds and its partner's feed is one object, rendered once per format.
+    """
+
+    def __init__(self) -> None:
+        self._atom: dict[int, bytes] = {}
+        self._rss: dict[int, bytes] = {}
+        self._json: dict[int, bytes] = {}
+        self._keep: list[Story] = []
+
+    def _cached(
+        self, cache: dict[int, bytes], story: Story, render: Callable[[Story], bytes]
+    ) -> bytes:
+        data = cache.get(id(story))
+        if data is None:
+            data = cache[id(story)] = render(story)
+            self._keep.append(story)
+        return data
+
+    def atom(self, story: Story) -> bytes:
+        return self._cached(self._atom, story, _atom_entry)
+
+    def rss(self, story: Story) -> bytes:
+        return self._cached(self._rss, story, _rss_item)
+
+    def json(self, story: Story) -> bytes:
+        return self._cached(self._json, story, _json_item_bytes)
+
+
+def _atom_entry(story: Story) -> bytes:
+    entry = etree.Element("entry")  # unqualified: spliced into the Atom feed's default namespace
+    if story.language:
+        entry.set(_XML_LANG, story.language)
+    etree.SubElement(entry, "id").text = story.story_id
+    etree.SubElement(entry, "title", type="text").text = story.title
+    etree.SubElement(entry, "updated").text = story.updated.isoformat()
+    etree.SubElement(entry, "published").text = story.published.isoformat()
+    for name in story.authors:
+        etree.SubElement(etree.SubElement(entry, "author"), "name").text = name
+    for attributes in _atom_links(story):
+        etree.SubElement(entry, "link", attributes)
+    for term in story.categories:
+        etree.SubElement(entry, "category", term=term)
+    summary, content = _summary_and_content(story)
+    if summary:
+        etree.SubElement(entry, "summary", type="html").text = summary
+    if content is not None:
+        etree.SubElement(entry, "content", type="html").text = content
+    entry.append(_atom_source(story))
+    return etree.tostring(entry, encoding="UTF-8", pretty_print=True)
+
+
+def _atom_links(story: Story) -> list[dict[str, str]]:
+    """The alternate link, one per enclosure, and one ``related`` per other partner's copy."""
+    links = []
+    if story.link:
+        links.append({"rel": "alternate", "type": "text/html", "href": story.link})
+    for enclosure in story.enclosures:
+        link = {"rel": "enclosure", "type": enclosure.type, "href": enclosure.url}
+        if enclosure.length is not None:
+            link["length"] = str(enclosure.length)
+        links.append(link)
+    seen = {story.link}
+    for partner, href in _credits(story):
+        if href and href not in seen:  # one link per address: a copy at the same page adds none
+            seen.add(href)
+            links.append(
+                {"rel": "related", "type": "text/html", "href": href, "title": partner.name}
+            )
+    return links
+
+
+def _atom_source(story: Story) -> etree._Element:
+    """Atom ``<source>`` crediting the partner whose copy is shown (RFC 4287 4.2.11)."""
+    partner = story.source
+    source = etree.Element("source")
+    if partner.feed_url:
+        etree.SubElement(source, "id").text = partner.feed_url
+    etree.SubElement(source, "title", type="text").text = partner.name
+    if partner.feed_url:
+        etree.SubElement(source, "link", rel="self", href=partner.feed_url)
+    if partner.site_url:
+        etree.SubElement(source, "link", rel="alternate", type="text/html", href=partner.site_url)
+    etree.SubElement(source, "updated").text = story.updated.isoformat()
+    return source
+
+
+def _rss_item(story: Story) -> bytes:
+    item = etree.Element("item", nsmap=_RSS_ITEM_NSMAP)
+    etree.SubElement(item, "title").text = story.title
+    if story.link:
+        etree.SubElement(item, "link").text = story.link
+    summary, content = _summary_and_content(story)
+    description = summary or content
+    if description:
+        etree.SubElement(item, "description").text = description
+    if summary and content is not None:
+        etree.SubElement(item, f"{{{_CONTENT_NS}}}encoded").text = content
+    for name in story.authors:
+        etree.SubElement(item, f"{{{_DC_NS}}}creator").text = name
+    for term in story.categories:
+        etree.SubElement(item, "category").text = term
+    etree.SubElement(item, "guid", isPermaLink="false").text = story.story_id
+    if story.enclosures:  # RSS 2.0 allows one enclosure per item: the first
+        first = story.enclosures[0]
+        attributes = {"url": first.url, "length": str(first.length or 0), "type": first.type}
+        etree.SubElement(item, "enclosure", attributes)
+    etree.SubElement(item, "pubDate").text = _rfc822(story.published)
+    if story.source.feed_url:
+        source = etree.SubElement(item, "source", url=story.source.feed_url)
+        source.text = story.source.name
+    data = etree.tostring(item, encoding="UTF-8", pretty_print=True)
+    assert data.startswith(_RSS_ITEM_START), data[:200]
+    return b"<item>" + data[len(_RSS_ITEM_START) :]
+
+
+def _rfc822(moment: datetime) -> str:
+    return moment.strftime("%a, %d %b %Y %H:%M:%S +0000")  # %a/%b: the C locale's English
+
+
+# --- feeds: feedgen writes the head, the entries are spliced in --------------------------------
+
+
+def _render_feed(
+    site: SiteConfig, spec: _FeedSpec, stories: Sequence[Story], renderer: _EntryRenderer
+) -> dict[str, bytes]:
+    files = {f"{spec.name}.atom": _render_atom(site, spec, stories, renderer)}
+    if not spec.atom_only:
+        files[f"{spec.name}.rss"] = _render_rss(site, spec, stories, renderer)
+        files[f"{spec.name}.json"] = _render_json(site, spec, stories, renderer)
+    return files
+
+
+def _render_atom(
+    site: SiteConfig, spec: _FeedSpec, stories: Sequence[Story], renderer: _EntryRenderer
+) -> bytes:
     feed = _feed_generator(site, spec, stories, f"{spec.name}.atom", ATOM_TYPE)
-    return bytes(feed.atom_str(pretty=True))
+    head = bytes(feed.atom_str(pretty=True))
+    return _splice(head, b"</feed>", [renderer.atom(story) for story in stories])
 
 
-def _render_rss(site: SiteConfig, spec: _FeedSpec, stories: Sequence[Story]) -> bytes:
+def _render_rss(
+    site: SiteConfig, spec: _FeedSpec, stories: Sequence[Story], renderer: _EntryRenderer
+) -> bytes:
     feed = _feed_generator(site, spec, stories, f"{spec.name}.rss", RSS_TYPE)
-    return bytes(feed.rss_str(pretty=True))
+    head = bytes(feed.rss_str(pretty=True))
+    return _splice(head, b"</channel>", [renderer.rss(story) for story in stories])
+
+
+def _splice(head: bytes, closing_tag: bytes, entries: list[bytes]) -> bytes:
+    """The feed document ``head`` with ``entries`` inserted before its last ``closing_tag``."""
+    at = head.rindex(closing_tag)
+    return b"".join([head[:at], *entries, head[at:]])
 
 
 def _feed_generator(
@@ -244,71 +692,8 @@ def _feed_generator(
     newest = _newest_update(stories)
     feed.updated(newest)  # also RSS lastBuildDate; feedgen's default is now
     feed.pubDate(newest)
-    feed.load_extension("dc", atom=False, rss=True)  # RSS authors as dc:creator
-    for story in stories:
-        _add_entry(feed, story)
+    feed.load_extension("dc", atom=False, rss=True)  # declares xmlns:dc for dc:creator
     return feed
-
-
-def _add_entry(feed: Any, story: Story) -> None:
-    entry = feed.add_entry(order="append")
-    entry.id(story.story_id)  # also the RSS guid, isPermaLink="false"
-    entry.title(story.title)
-    entry.published(story.published)
-    entry.updated(story.updated)
-    summary, content = _summary_and_content(story)
-    # Never fe.description(): after fe.content() it replaces the Atom content (STACK-NOTES).
-    if summary:
-        entry.summary(summary, type="html")  # RSS <description>
-    if content is not None:
-        entry.content(content, type="html")  # RSS <content:encoded>, or <description> alone
-    # These links feed RSS <link> and <enclosure>; _AtomEntryFixup writes the Atom ones.
-    if story.link:
-        entry.link(href=story.link, rel="alternate", type="text/html")
-    if story.enclosures:  # RSS 2.0 allows one enclosure per item: the first
-        first = story.enclosures[0]
-        entry.link(href=first.url, rel="enclosure", type=first.type, length=str(first.length or 0))
-    for name in story.authors:
-        entry.author(name=name)
-        entry.dc.dc_creator(name)
-    for term in story.categories:
-        entry.category(term=term)
-    entry.source(url=story.source.feed_url, title=story.source.name)  # RSS <source url>
-    entry.register_extension("syndicator", partial(_AtomEntryFixup, story), atom=True, rss=False)
-
-
-def _summary_and_content(story: Story) -> tuple[str, str | None]:
-    """(summary, content) to publish; content None when it would only repeat the summary."""
-    content = story.content if story.content and story.content != story.summary else None
-    if content is None and not story.link:
-        # RFC 4287 4.1.1.1: an Atom entry without an alternate link must have <content>.
-        return "", story.summary
-    return story.summary, content
-
-
-class _AtomEntryFixup(BaseEntryExtension):  # type: ignore[misc]  # feedgen is untyped
-    """Writes the parts of an Atom ``<entry>`` that feedgen 1.0.0 gets wrong or lacks.
-
-    feedgen writes every entry link as a bare ``<link href>`` (lkiesow/python-feedgen#135),
-    so enclosures become extra alternate links, and its ``<source>`` has only a title and a
-    bare link. Both are replaced here from the story; the title is marked as plain text.
-    """
-
-    def __init__(self, story: Story) -> None:
-        self._story = story
-
-    def extend_atom(self, entry: etree._Element) -> etree._Element:
-        for stale in [*entry.findall("link"), *entry.findall("source")]:
-            entry.remove(stale)
-        title = entry.find("title")
-        if title is not None:
-            title.set("type", "text")
-        for attributes in _atom_links(self._story):
-            etree.SubElement(entry, "link", attributes)
-        entry.append(_atom_source(self._story))
-        if self._story.language:
-            entry.set(_XML_LANG, self._story.language)
-        return entry
 
 
 class _RssHubLink(BaseExtension):  # type: ignore[misc]  # feedgen is untyped
@@ -324,35 +709,13 @@ class _RssHubLink(BaseExtension):  # type: ignore[misc]  # feedgen is untyped
         return rss
 
 
-def _atom_links(story: Story) -> list[dict[str, str]]:
-    links = []
-    if story.link:
-        links.append({"rel": "alternate", "type": "text/html", "href": story.link})
-    for enclosure in story.enclosures:
-        link = {"rel": "enclosure", "type": enclosure.type, "href": enclosure.url}
-        if enclosure.length is not None:
-            link["length"] = str(enclosure.length)
-        links.append(link)
-    return links
-
-
-def _atom_source(story: Story) -> etree._Element:
-    """Atom ``<source>`` crediting the partner whose copy is shown (RFC 4287 4.2.11)."""
-    partner = story.source
-    source = etree.Element("source")
-    etree.SubElement(source, "id").text = partner.feed_url
-    etree.SubElement(source, "title", type="text").text = partner.name
-    etree.SubElement(source, "link", rel="self", href=partner.feed_url)
-    if partner.site_url:
-        etree.SubElement(source, "link", rel="alternate", type="text/html", href=partner.site_url)
-    etree.SubElement(source, "updated").text = story.updated.isoformat()
-    return source
-
-
 # --- JSON Feed 1.1 ----------------------------------------------------------------------------
 
 
-def _render_json(site: SiteConfig, spec: _FeedSpec, stories: Sequence[Story]) -> bytes:
+def _render_json(
+    site: SiteConfig, spec: _FeedSpec, stories: Sequence[Story], renderer: _EntryRenderer
+) -> bytes:
+    """The feed object, pretty at the top level, one line per item (each encoded once)."""
     feed: dict[str, object] = {
         "version": JSON_FEED_VERSION,
         "title": spec.title(site),
@@ -365,8 +728,16 @@ def _render_json(site: SiteConfig, spec: _FeedSpec, stories: Sequence[Story]) ->
         feed["language"] = site.language
     if site.websub_hub:
         feed["hubs"] = [{"type": "WebSub", "url": site.websub_hub}]
-    feed["items"] = [_json_item(story) for story in stories]
-    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode()
+    lines = [f"  {json.dumps(key)}: {_JSON_ITEM.encode(value)}," for key, value in feed.items()]
+    head = ("{\n" + "\n".join(lines) + "\n").encode()
+    if not stories:
+        return head + b'  "items": []\n}\n'
+    items = b",\n    ".join([renderer.json(story) for story in stories])
+    return b"".join([head, b'  "items": [\n    ', items, b"\n  ]\n}\n"])
+
+
+def _json_item_bytes(story: Story) -> bytes:
+    return str(_JSON_ITEM.encode(_json_item(story))).encode()
 
 
 def _json_item(story: Story) -> dict[str, object]:
@@ -374,7 +745,8 @@ def _json_item(story: Story) -> dict[str, object]:
     if story.link:
         item["url"] = story.link
     item["title"] = story.title
-    item["content_html"] = story.content or story.summary
+    body = story.content or story.summary
+    item["content_html"] = _event_html(story) + body + _credit_html(story)
     summary = _plain_text(story.summary)
     if summary:
         item["summary"] = summary
@@ -389,10 +761,17 @@ def _json_item(story: Story) -> dict[str, object]:
         item["language"] = story.language
     if story.enclosures:
         item["attachments"] = [_json_attachment(e) for e in story.enclosures]
-    item["_syndicator"] = {
+    extension: dict[str, object] = {
         "source": _json_partner(story.source),
-        "also_published_by": [_json_partner(p) for p in story.also_published_by],
+        "also_published_by": [_json_partner(partner, link) for partner, link in _credits(story)],
     }
+    if story.kind == "webinar" and story.event is not None:
+        extension["event"] = {
+            "start": story.event.start.isoformat(),
+            "end": story.event.end.isoformat() if story.event.end else None,
+            "timezone": story.event.timezone,
+        }
+    item["_syndicator"] = extension
     return item
 
 
@@ -403,21 +782,79 @@ def _json_attachment(enclosure: Enclosure) -> dict[str, object]:
     return attachment
 
 
-def _json_partner(partner: Partner) -> dict[str, str]:
+def _json_partner(partner: Partner, link: str | None = None) -> dict[str, str]:
     credit = {"id": partner.feed_id, "name": partner.name, "feed_url": partner.feed_url}
     if partner.site_url:
         credit["home_page_url"] = partner.site_url
+    if link:
+        credit["url"] = link  # this partner's copy of the story
     return credit
 
 
-def _plain_text(html: str) -> str:
+def _plain_text(html_text: str) -> str:
     """The words of an HTML fragment, whitespace collapsed (JSON Feed ``summary`` is text)."""
-    if not html.strip():
+    if not html_text.strip():
         return ""
-    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    root = lxml.html.fragment_fromstring(html_text, create_parent="div")
     for element in root.iter(*_BLOCK_TAGS):
         element.tail = " " + (element.tail or "")
     return " ".join(root.text_content().split())
+
+
+# --- webinars.ics (RFC 5545) ------------------------------------------------------------------
+
+
+def calendar_uid(site: SiteConfig, story_id: str) -> str:
+    """A globally unique, stable UID: a hash of the story id at the site's host."""
+    host = urlsplit(site.url).hostname or "syndicator.invalid"
+    return f"{hashlib.sha256(story_id.encode()).hexdigest()[:32]}@{host}"
+
+
+def _render_calendar(site: SiteConfig, webinars: Sequence[Story]) -> bytes:
+    """One VEVENT per webinar with a known start, soonest first; no date from the clock."""
+    calendar = icalendar.Calendar()
+    host = urlsplit(site.url).hostname or "syndicator.invalid"
+    calendar.add("prodid", f"-//{GENERATOR}//{host}//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", f"{site.title}: Webinars")
+    calendar.add("x-wr-caldesc", f"Webinars from the partners of {site.title}.")
+    for story in sorted(webinars, key=lambda s: (webinar_start(s), s.story_id)):
+        calendar.add_component(_calendar_event(site, story))
+    return bytes(calendar.to_ical())
+
+
+def _calendar_event(site: SiteConfig, story: Story) -> icalendar.Event:
+    assert story.event is not None
+    event = icalendar.Event()
+    event.add("uid", calendar_uid(site, story.story_id))
+    event.add("dtstamp", story.updated)  # the story's last change, not now: stable bytes
+    event.add("created", story.published)
+    event.add("last-modified", story.updated)
+    event.add("dtstart", story.event.start)
+    if story.event.end:
+        event.add("dtend", story.event.end)
+    event.add("summary", story.title)
+    if story.link:
+        event.add("url", story.link)
+    event.add("description", _calendar_description(story))
+    return event
+
+
+def _calendar_description(story: Story) -> str:
+    """The summary as plain text (at most ``CALENDAR_TEXT`` characters), link and credit."""
+    text = _plain_text(story.summary or story.content)
+    if len(text) > CALENDAR_TEXT:  # a calendar shows a few lines; the link has the rest
+        text = text[:CALENDAR_TEXT].rsplit(" ", 1)[0] + " …"
+    parts = [text]
+    if story.link:
+        parts.append(story.link)
+    parts.append(f"Published by {story.source.name}")
+    others = [partner.name for partner, _ in _credits(story)]
+    if others:
+        parts.append(CREDIT_LEAD + ", ".join(others))
+    return "\n\n".join(part for part in parts if part)
 
 
 # --- sources.opml and index.html --------------------------------------------------------------
@@ -441,30 +878,77 @@ def _render_opml(site: SiteConfig, partners: Sequence[Partner]) -> bytes:
     return etree.tostring(opml, encoding="UTF-8", xml_declaration=True, pretty_print=True)
 
 
-def _render_index(site: SiteConfig, latest: Sequence[Story], partners: Sequence[Partner]) -> bytes:
+def _render_index(
+    site: SiteConfig,
+    latest: Sequence[Story],
+    partners: Sequence[Partner],
+    tag_feeds: Sequence[_FeedSpec],
+    partner_feeds: Sequence[tuple[Partner, _FeedSpec]],
+) -> bytes:
     page = _TEMPLATES.get_template("index.html").render(
         site=site,
         lang=site.language or "en",
         feeds=_FEEDS,
-        types={"atom": ATOM_TYPE, "rss": RSS_TYPE, "json": JSON_TYPE},
+        tag_feeds=tag_feeds,
+        partner_feeds=partner_feeds,
+        types={"atom": ATOM_TYPE, "rss": RSS_TYPE, "json": JSON_TYPE, "ics": CALENDAR_TYPE},
         opml=OPML_NAME,
+        calendar=CALENDAR_NAME,
         latest=latest,
         partners=partners,
     )
     return page.encode()
 
 
+# --- partner files: which ones need rendering -------------------------------------------------
+
+
+def partner_file(feed_id: str) -> str:
+    """The published name of a partner's feed: ``partners/<feed-id>.atom``."""
+    return f"{PARTNERS_DIR}/{file_stem(feed_id)}.atom"
+
+
+def read_fingerprints(output_dir: Path) -> dict[str, str]:
+    """What the last publish recorded about each partner file (``FINGERPRINTS``); {} if none.
+
+    One partner feed per enabled feed makes a publish read every story of every partner:
+    ``pipeline.publish_from_store`` renders a partner's file again only when the digest of
+    what it is made of changed, or the file is gone. A missing or unreadable record only
+    costs a full render.
+    """
+    try:
+        recorded = json.loads((output_dir / FINGERPRINTS).read_bytes())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(recorded, dict):
+        return {}
+    return {str(name): str(digest) for name, digest in recorded.items()}
+
+
+def write_fingerprints(output_dir: Path, fingerprints: Mapping[str, str]) -> None:
+    """Record ``fingerprints`` for ``read_fingerprints``: after the files they describe."""
+    text = json.dumps(dict(sorted(fingerprints.items())), indent=0, ensure_ascii=True)
+    target = output_dir / FINGERPRINTS
+    if not _has_bytes(target, (text + "\n").encode()):
+        _replace_file(target, (text + "\n").encode())
+
+
 # --- writing ----------------------------------------------------------------------------------
 
 
-def write_output(output_dir: Path, files: Mapping[str, bytes]) -> WriteReport:
+def write_output(
+    output_dir: Path, files: Mapping[str, bytes], *, keep: Collection[str] = ()
+) -> WriteReport:
     """Write ``files`` (name -> bytes) into ``output_dir``, each atomically.
 
     A file whose bytes are already on disk is not rewritten (its mtime stays). Each other file
     goes to a temp file in the same folder, is fsynced, then ``os.replace``d over the old one,
     so a reader or a crash sees the old or the new file, never a partial one. Temp files left
-    by an earlier crash are removed first. Raises PublishError on any OSError; the file being
-    written then keeps its old content (files written before it stay written).
+    by an earlier crash are removed first; tag and partner files that ``files`` no longer has
+    (``tags/*.atom|rss|json``, ``partners/*.atom``: a tag or feed gone from feeds.yaml) are
+    removed last. ``keep`` names files known to be up to date on disk: they count as
+    unchanged, unread, and are never removed. Raises PublishError on any OSError; the file
+    being written then keeps its old content (files written before it stay written).
     """
     targets = {name: _target(output_dir, name) for name in sorted(files)}
     try:
@@ -480,7 +964,9 @@ def write_output(output_dir: Path, files: Mapping[str, bytes]) -> WriteReport:
         else:
             _replace_file(target, files[name])
             written.append(name)
-    return WriteReport(written=tuple(written), unchanged=tuple(unchanged))
+    removed = _remove_stale_files(output_dir, {*files, *keep})
+    unchanged = sorted([*unchanged, *(name for name in keep if name not in files)])
+    return WriteReport(written=tuple(written), unchanged=tuple(unchanged), removed=removed)
 
 
 def _target(output_dir: Path, name: str) -> Path:
@@ -494,6 +980,29 @@ def _remove_leftover_temp_files(output_dir: Path) -> None:
     for leftover in output_dir.rglob(f".*{_TEMP_INFIX}*"):
         if leftover.is_file():
             leftover.unlink(missing_ok=True)
+
+
+def _remove_stale_files(output_dir: Path, files: Collection[str]) -> tuple[str, ...]:
+    """Delete tag and partner files that were published before but are not in ``files``.
+
+    Only names syndicator writes in its own folders: anything else an operator put in the
+    output folder stays.
+    """
+    removed = []
+    for folder, suffixes in _MANAGED.items():
+        directory = output_dir / folder
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.iterdir()):
+            name = f"{folder}/{path.name}"
+            stale = path.suffix in suffixes and name not in files and not path.name.startswith(".")
+            if stale and path.is_file() and not path.is_symlink():
+                try:
+                    path.unlink()
+                except OSError as exc:
+                    raise PublishError(f"Could not remove {path}: {_reason(exc)}.") from exc
+                removed.append(name)
+    return tuple(sorted(removed))
 
 
 def _has_bytes(target: Path, data: bytes) -> bool:

@@ -7,6 +7,7 @@ Nothing here decides anything: dedupe decides, this module applies.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections import Counter
@@ -161,6 +162,36 @@ class FeedUpdate:
     seen_at: datetime | None = None  # fetch time: first_seen / last_seen of the entries
 
 
+@dataclass(frozen=True, slots=True)
+class StoryRow:
+    story_id: str
+    created_at: datetime
+    kind: str
+    published: datetime
+    updated: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EntryMatch:
+    """How an entry joined its story (``dedupe.Assignment``, as stored)."""
+
+    rule: str
+    score: float | None
+    matched_with: str | None  # "feed id entry key"
+
+
+@dataclass(frozen=True, slots=True)
+class AliasRow:
+    """A story found to be another: ``alias_id`` is no longer published, ``story_id`` is."""
+
+    alias_id: str
+    story_id: str
+    merged_at: datetime
+    rule: str
+    score: float | None
+    via: str | None  # "feed id entry key" of the entry that showed they were one
+
+
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
@@ -253,21 +284,46 @@ class Store:
     # -- entries and stories -----------------------------------------------------------
 
     def story_index(self) -> StoryIndex:
-        """Every stored entry, shaped for dedupe's matching."""
+        """Every stored entry, shaped for dedupe's matching (aliases followed)."""
         index = StoryIndex()
+        for alias, kept in self._db.execute("SELECT alias_id, story_id FROM story_aliases"):
+            index.merged_into[alias] = kept
+        for (story_id,) in self._db.execute("SELECT story_id FROM stories ORDER BY rowid"):
+            index.began(story_id)
         rows = self._db.execute(
-            "SELECT feed_id, entry_key, story_id, canonical_url, title_key, published "
+            "SELECT feed_id, entry_key, story_id, canonical_url, title_key, published, "
+            "updated, kind, content_hash, signature "
             "FROM entries ORDER BY first_seen, feed_id, entry_key"
         )
-        for feed_id, entry_key, story_id, canonical, key, published in rows:
-            index.add_raw(
-                (feed_id, entry_key),
+        for row in rows:
+            (feed_id, key, story_id, canonical, title, published, updated, kind, *rest) = row
+            content_hash, signature = rest
+            index.add_stored(
+                (feed_id, key),
                 story_id,
                 canonical_url=canonical,
-                title_key=key,
+                title_key=title,
                 published=_required_dt(published),
+                updated=_required_dt(updated),
+                kind=kind if kind in KINDS else "article",
+                content_hash=content_hash,
+                signature=signature or b"",
             )
         return index
+
+    def entries_without_signature(self, limit: int) -> list[StoredEntry]:
+        """Entries stored before signatures existed (schema < 3), to compute theirs."""
+        rows = self._db.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE signature IS NULL LIMIT ?", (limit,)
+        )
+        return [_stored_entry(row) for row in rows]
+
+    def set_signatures(self, signatures: Mapping[FeedEntryKey, bytes]) -> None:
+        with self._transaction():
+            self._db.executemany(
+                "UPDATE entries SET signature = ? WHERE feed_id = ? AND entry_key = ?",
+                [(sig, feed_id, key) for (feed_id, key), sig in signatures.items()],
+            )
 
     def stored_entries(self, feed_id: str, keys: Iterable[str]) -> dict[FeedEntryKey, StoredEntry]:
         wanted = list(keys)
@@ -291,10 +347,21 @@ class Store:
             if not update.assignments:
                 return
             seen = _iso(update.seen_at or datetime.now(UTC))
+            # A partner's new GUID for an entry we hold: the row takes the new key, keeping
+            # its story, first sighting and the rule that first placed it.
+            self._db.executemany(
+                "UPDATE entries SET entry_key = ? WHERE feed_id = ? AND entry_key = ?",
+                [
+                    (a.entry.entry_key, a.replaces[0], a.replaces[1])
+                    for a in update.assignments
+                    if a.replaces is not None
+                ],
+            )
             # Whole batches (executemany): a 1,000-feed pass writes 50,000 entries (bench/).
             new = [a for a in update.assignments if a.new_story]
             inserted = self._db.executemany(_INSERT_STORY, [_story_row(a, seen) for a in new])
             self._db.executemany(_UPSERT_ENTRY, [_entry_row(a, seen) for a in update.assignments])
+            merged = self._merge_stories(update.assignments, seen)
             # A story inserted just now with a single entry already has that entry's dates;
             # every other story touched gets its dates recomputed from all its entries.
             entries_of = Counter(a.story_id for a in update.assignments)
@@ -304,8 +371,30 @@ class Store:
                 else set()  # an id already existed (INSERT OR IGNORE): recompute them all
             )
             self._db.executemany(
-                _REFRESH_STORY, [(story_id,) for story_id in entries_of if story_id not in fresh]
+                _REFRESH_STORY,
+                [(story_id,) for story_id in entries_of.keys() | merged if story_id not in fresh],
             )
+
+    def _merge_stories(self, assignments: Sequence[Assignment], seen: str | None) -> set[str]:
+        """Move the entries of merged stories to the story kept; their ids become aliases."""
+        kept_ids: set[str] = set()
+        for assignment in assignments:
+            for alias in assignment.merges:
+                kept = assignment.story_id
+                self._db.execute(
+                    "UPDATE entries SET story_id = ? WHERE story_id = ?", (kept, alias)
+                )
+                self._db.execute(
+                    "UPDATE story_aliases SET story_id = ? WHERE story_id = ?", (kept, alias)
+                )
+                self._db.execute(
+                    "INSERT OR REPLACE INTO story_aliases "
+                    "(alias_id, story_id, merged_at, rule, score, via) VALUES (?, ?, ?, ?, ?, ?)",
+                    (alias, kept, seen, assignment.rule, assignment.score, _key_text(assignment)),
+                )
+                self._db.execute("DELETE FROM stories WHERE story_id = ?", (alias,))
+                kept_ids.add(kept)
+        return kept_ids
 
     def set_story_shown(self, shown: Mapping[str, tuple[Kind, datetime | None]]) -> None:
         """Record each story's kind and event start (those of its shown copy), for queries."""
@@ -339,6 +428,60 @@ class Store:
                 copies[stored.story_id].append(stored)
         return copies
 
+    def resolve_story(self, reference: str, canonical: str | None) -> str | None:
+        """The story a story id, an alias of a merged story, or an entry's link names."""
+        alias = self._db.execute(
+            "SELECT story_id FROM story_aliases WHERE alias_id = ?", (reference,)
+        ).fetchone()
+        if alias is not None:
+            return str(alias[0])
+        row = self._db.execute(
+            "SELECT story_id FROM stories WHERE story_id = ?1 UNION ALL "
+            "SELECT story_id FROM entries WHERE link = ?1 OR canonical_url = ?2 OR guid = ?1 "
+            "LIMIT 1",
+            (reference, canonical),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def story_row(self, story_id: str) -> StoryRow | None:
+        row = self._db.execute(
+            "SELECT story_id, created_at, kind, published, updated FROM stories WHERE story_id = ?",
+            (story_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return StoryRow(
+            row[0], _required_dt(row[1]), row[2], _required_dt(row[3]), _required_dt(row[4])
+        )
+
+    def entry_matches(self, story_id: str) -> dict[FeedEntryKey, EntryMatch]:
+        """How each entry of a story joined it: rule, score, the copy it matched."""
+        rows = self._db.execute(
+            "SELECT feed_id, entry_key, match_rule, match_score, matched_with FROM entries "
+            "WHERE story_id = ?",
+            (story_id,),
+        )
+        return {(f, k): EntryMatch(rule, score, via) for f, k, rule, score, via in rows}
+
+    def aliases(self, story_id: str) -> list[AliasRow]:
+        """Stories merged into ``story_id``, oldest merge first."""
+        rows = self._db.execute(
+            "SELECT alias_id, story_id, merged_at, rule, score, via FROM story_aliases "
+            "WHERE story_id = ? ORDER BY merged_at, alias_id",
+            (story_id,),
+        )
+        return [AliasRow(a, s, _required_dt(m), r, sc, v) for a, s, m, r, sc, v in rows]
+
+    def alias(self, alias_id: str) -> AliasRow | None:
+        row = self._db.execute(
+            "SELECT alias_id, story_id, merged_at, rule, score, via FROM story_aliases "
+            "WHERE alias_id = ?",
+            (alias_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return AliasRow(row[0], row[1], _required_dt(row[2]), row[3], row[4], row[5])
+
     def counts(self) -> dict[str, int]:
         """Stories and entries stored, for status and the pass summary."""
         stories = self._db.execute("SELECT COUNT(*) FROM stories").fetchone()[0]
@@ -347,6 +490,85 @@ class Store:
 
     def integrity_ok(self) -> bool:
         return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
+
+    # -- read-only queries of publish (pipeline.load_stories) ----------------------------
+    # Each returns story id -> (stored kind, stored event start), in the order of the file
+    # that needs them; kind and start are the shown copy's (set_story_shown).
+
+    def newest_stories(
+        self, limit: int, *, kind: Kind | None = None, feed_ids: Sequence[str] | None = None
+    ) -> dict[str, tuple[Kind, datetime | None]]:
+        """The newest ``limit`` stories (published, then id), of ``kind`` and carried by one
+        of ``feed_ids`` (an entry of that feed is in the story) when given."""
+        conditions: list[str] = []
+        parameters: list[Any] = []
+        if kind is not None:
+            conditions.append("kind = ?")
+            parameters.append(kind)
+        if feed_ids is not None:
+            if not feed_ids:
+                return {}
+            marks = ", ".join("?" for _ in feed_ids)
+            conditions.append(
+                f"story_id IN (SELECT story_id FROM entries WHERE feed_id IN ({marks}))"
+            )
+            parameters.extend(feed_ids)
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        rows = self._db.execute(
+            f"SELECT story_id, kind, event_start FROM stories{where} "
+            "ORDER BY published DESC, story_id LIMIT ?",
+            (*parameters, limit),
+        )
+        return {story_id: (kind_, _dt(start)) for story_id, kind_, start in rows}
+
+    def webinar_stories(
+        self, now: datetime, since: datetime, limit: int
+    ) -> tuple[dict[str, tuple[Kind, datetime | None]], dict[str, tuple[Kind, datetime | None]]]:
+        """(upcoming, recent) webinars: starting after ``now``, soonest first; and started
+        between ``since`` and ``now``, latest first; ``limit`` each. A webinar without a
+        known start counts as starting at its published date (publish.select_webinars)."""
+        start = "COALESCE(event_start, published)"
+        columns = "SELECT story_id, kind, event_start FROM stories WHERE kind = 'webinar' AND"
+        upcoming = self._db.execute(
+            f"{columns} {start} > ? ORDER BY {start}, story_id LIMIT ?", (_iso(now), limit)
+        )
+        recent = self._db.execute(
+            f"{columns} {start} <= ? AND {start} >= ? ORDER BY {start} DESC, story_id LIMIT ?",
+            (_iso(now), _iso(since), limit),
+        )
+        return (
+            {story_id: (kind, _dt(event)) for story_id, kind, event in upcoming},
+            {story_id: (kind, _dt(event)) for story_id, kind, event in recent},
+        )
+
+    def feed_story_versions(
+        self, feed_ids: Sequence[str], limit: int
+    ) -> dict[str, list[tuple[str, str]]]:
+        """Per feed, its newest ``limit`` stories (published, then id) with a version of each:
+        a digest of every copy's identity, content hash and ``last_seen``, which changes
+        whenever an entry of the story is written again, moves in or out (merges), or
+        changes what members see. Reads the small columns of every entry, once."""
+        wanted = set(feed_ids)
+        published = dict(self._db.execute("SELECT story_id, published FROM stories"))
+        digests: dict[str, Any] = {}
+        carried: dict[str, set[str]] = {feed_id: set() for feed_id in feed_ids}
+        rows = self._db.execute(
+            "SELECT story_id, feed_id, entry_key, content_hash, last_seen FROM entries "
+            "ORDER BY story_id, feed_id, entry_key"
+        )
+        for story_id, feed_id, entry_key, content_hash, last_seen in rows:
+            digest = digests.get(story_id)
+            if digest is None:
+                digest = digests[story_id] = hashlib.sha256(published.get(story_id, "").encode())
+            digest.update(f"\n{feed_id}\n{entry_key}\n{content_hash}\n{last_seen}".encode())
+            if feed_id in wanted:
+                carried[feed_id].add(story_id)
+        result: dict[str, list[tuple[str, str]]] = {}
+        for feed_id in feed_ids:
+            ordered = sorted(carried[feed_id] & published.keys())
+            ordered.sort(key=published.__getitem__, reverse=True)  # stable: ties in id order
+            result[feed_id] = [(s, digests[s].hexdigest()) for s in ordered[:limit]]
+        return result
 
 
 def _story_row(assignment: Assignment, created_at: str | None) -> tuple[Any, ...]:
@@ -480,3 +702,8 @@ def _event(
     if not start:
         return None
     return Event(_required_dt(start), _dt(end), timezone, source or "")
+
+
+def _key_text(assignment: Assignment) -> str:
+    entry = assignment.entry
+    return f"{entry.feed_id} {entry.entry_key}"

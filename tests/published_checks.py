@@ -1,7 +1,8 @@
 """Checks every published file must pass, whatever the partners sent (issue 7).
 
 ``check_published_file(name, data)`` raises AssertionError unless the file is complete and
-safe: Atom, RSS and OPML are well-formed XML (lxml), JSON parses, index.html parses, and
+safe: Atom, RSS and OPML are well-formed XML (lxml), JSON parses, index.html parses,
+webinars.ics parses with icalendar (every event with a UID and a start), and
 nothing in them is live script: no ``<script>`` element, no ``on*=`` attribute and no
 ``javascript:``/``vbscript:``/``data:`` URL (in any attribute a browser or reader follows:
 href, src, xmlUrl, ...), in the files themselves or in the HTML they
@@ -20,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import icalendar
 import lxml.etree
 import lxml.html
 
@@ -41,13 +43,15 @@ _JSON_URL_KEYS |= {"feed_url", "icon", "favicon"}
 
 
 def check_published_folder(folder: Path) -> list[str]:
-    """Check every published file in ``folder`` (temp files of a crashed write skipped)."""
+    """Check every published file in ``folder`` and its tags/ and partners/ folders (temp
+    files of a crashed write skipped); return their paths relative to ``folder``."""
     names = []
-    for path in sorted(folder.iterdir()):
+    for path in sorted(folder.rglob("*")):
         if path.name.startswith(".") or not path.is_file():
             continue
-        check_published_file(path.name, path.read_bytes())
-        names.append(path.name)
+        name = path.relative_to(folder).as_posix()
+        check_published_file(name, path.read_bytes())
+        names.append(name)
     return names
 
 
@@ -62,6 +66,9 @@ def is_complete(name: str, data: bytes) -> bool:
 
 def check_published_file(name: str, data: bytes) -> None:
     parsed = _parse(name, data)
+    if isinstance(parsed, icalendar.Calendar):
+        _check_calendar(name, parsed)
+        return
     if isinstance(parsed, dict):
         _check_json(name, parsed)
         return
@@ -80,6 +87,13 @@ def _parse(name: str, data: bytes) -> Any:
         if not isinstance(document, dict):
             raise ValueError(f"{name}: not a JSON object")
         return document
+    if name.endswith(".ics"):
+        if not data.endswith(b"END:VCALENDAR\r\n"):
+            raise ValueError(f"{name}: does not end with END:VCALENDAR")
+        calendar = icalendar.Calendar.from_ical(data)
+        if not isinstance(calendar, icalendar.Calendar):
+            raise ValueError(f"{name}: not one VCALENDAR")
+        return calendar
     if name.endswith(".html"):
         text = data.decode("utf-8")
         if not text.rstrip().endswith("</html>"):
@@ -115,6 +129,15 @@ def _check_json(name: str, document: dict[str, Any]) -> None:
                 _check_url(name, key, value)
 
     walk(document, "")
+
+
+def _check_calendar(name: str, calendar: Any) -> None:
+    """Every VEVENT has a UID, a start and only http(s) URLs."""
+    for event in calendar.walk("VEVENT"):
+        assert event.get("uid"), f"{name}: a VEVENT without UID"
+        assert event.get("dtstart") is not None, f"{name}: a VEVENT without DTSTART"
+        if event.get("url") is not None:
+            _check_url(name, "URL", str(event.get("url")))
 
 
 def _check_html_fragment(name: str, html_text: str) -> None:

@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.run import publish_feeds
+
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = {
     "baseline",
@@ -57,7 +59,8 @@ def test_smoke_benchmark_runs_every_figure_and_checks_behaviour(tmp_path: Path) 
     passes = [step for step in jobs[0]["steps"] if step["op"] == "pass"]
     cold, warm, changed = passes
     assert (cold["ok"], cold["failed"], cold["entries"], cold["stories"]) == (10, 0, 500, 483)
-    assert cold["files_written"] == 14  # 4 feeds x 3 formats, sources.opml, index.html
+    # 4 feeds x 3 formats, webinars.ics, sources.opml, index.html, partners/<id>.atom x 10
+    assert cold["files_written"] == 25
     assert (warm["ok"], warm["not_modified"], warm["files_written"]) == (0, 10, 0)
     assert (warm["served_200"], warm["served_304"]) == (0, 10)  # nothing parsed, all 304
     # 10% of the 10 feeds (not of the 20 the partners serve) get 2 new entries.
@@ -69,7 +72,10 @@ def test_smoke_benchmark_runs_every_figure_and_checks_behaviour(tmp_path: Path) 
     assert baseline["feeds"] == 10 and baseline["read"] > 0
     publish, publish_default = document["raw"]["publish"]
     assert publish["max_items"] == 500 and publish["stories"] >= 500
-    assert publish_default["max_items"] == 100 and publish_default["files_written"] == 14
+    # the publish store holds the feeds of 500 stories: one partners/<id>.atom each
+    partner_feeds = publish_feeds(8, 500)
+    assert publish_default["max_items"] == 100
+    assert publish_default["files_written"] == 15 + partner_feeds
 
     # The table is printed too, one line per figure.
     assert "cold pass, 10 feeds" in result.stdout

@@ -109,7 +109,11 @@ class Folder:
     def published(self) -> dict[str, bytes]:
         if not self.output.exists():
             return {}
-        return {p.name: p.read_bytes() for p in self.output.iterdir() if not p.name.startswith(".")}
+        return {
+            str(p.relative_to(self.output)): p.read_bytes()
+            for p in self.output.rglob("*")
+            if p.is_file() and not p.name.startswith(".")  # tags/ and partners/ too
+        }
 
 
 def write_config(folder: Path, server: HostileServer) -> None:

@@ -11,10 +11,11 @@ from syndicator.dedupe import (
     assign_stories,
     build_story,
     choose_shown_copy,
+    cluster_entries,
     entry_change,
     mint_story_id,
 )
-from syndicator.model import Entry, Partner, StoredEntry
+from syndicator.model import Entry, Kind, Partner, StoredEntry
 from syndicator.normalize import canonical_url, title_key
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -112,7 +113,8 @@ def test_url_match_with_decorations_and_guid_change() -> None:
     [churned] = run(
         [entry("scw", "new-guid", "Seoul twin (updated)", "http://scw.net/n/seoul#x")], index
     )
-    assert churned.story_id == first.story_id and churned.rule == "canonical url"
+    assert churned.story_id == first.story_id and churned.rule == "new guid"
+    assert churned.replaces == ("scw", "old-guid")
 
 
 def test_same_entry_keeps_its_story() -> None:
@@ -207,3 +209,222 @@ def test_in_one_pass_the_partner_that_started_the_story_is_shown() -> None:
     wego = StoredEntry(entry("wego", "1", "T", "https://a/1"), "s", NOW, NOW, started_story=True)
     scw = StoredEntry(entry("scw", "2", "T", "https://b/1"), "s", NOW, NOW)
     assert choose_shown_copy([scw, wego], {}) is wego
+
+
+# --- clustering rules (issue 5) ---------------------------------------------------------------
+
+RELEASE = (
+    "The World Smart Sustainable Cities Organization and SmartCitiesWorld will share news, "
+    "research and webinar invitations with each other's audiences from January, the two "
+    "organisations announced in Seoul on Tuesday. Member cities will also be able to publish "
+    "their own case studies on the SmartCitiesWorld site and join its monthly editorial call."
+)
+OTHER = (
+    "Almaty has finished replacing forty thousand street lights with connected LED fixtures "
+    "that dim when streets are empty, report faults on their own and cut the city's energy "
+    "bill for lighting by a third, the mayor's office said in a statement on Friday."
+)
+
+
+def texted(
+    feed_id: str,
+    key: str,
+    title: str,
+    text: str,
+    published: datetime = NOW,
+    *,
+    kind: Kind = "article",
+    link: str | None = None,
+) -> Entry:
+    base = entry(feed_id, key, title, link or f"https://{feed_id}.example/{key}", published)
+    return replace(base, summary=f"<p>{text}</p>", kind=kind, content_hash=f"h-{title}-{text}")
+
+
+def test_excerpt_with_decorated_title_joins_the_full_text() -> None:
+    index = StoryIndex()
+    [full] = run([texted("wego", "1", "WeGO and SCW share content with members", RELEASE)], index)
+    excerpt = " ".join(RELEASE.split()[:35]) + " [&hellip;] Read more"
+    [copy] = run(
+        [
+            texted(
+                "scw",
+                "2",
+                "PRESS RELEASE: WeGO And SCW Share Content With Members | SCW",
+                excerpt,
+                NOW + 2 * DAY,
+            )
+        ],
+        index,
+    )
+    assert copy.story_id == full.story_id and copy.rule == "title"
+    assert copy.score is not None and copy.score > 0.8
+    assert copy.matched_with == "wego 1"
+
+
+def test_numbers_in_titles_keep_episodes_apart() -> None:
+    index = StoryIndex()
+    boiler = "Join city leaders for the next episode of our smart mobility webinar series. " * 3
+    [three] = run([texted("hub", "3", "Smart Mobility Webinar #3", boiler, kind="webinar")], index)
+    [four] = run([texted("scw", "4", "Smart Mobility Webinar #4", boiler, kind="webinar")], index)
+    assert three.story_id != four.story_id
+
+
+def test_same_short_title_with_other_text_stays_apart() -> None:
+    index = StoryIndex()
+    [a] = run([texted("wego", "1", "Smart cities news roundup", RELEASE)], index)
+    [b] = run([texted("scw", "2", "Smart cities news roundup", OTHER)], index)
+    assert a.story_id != b.story_id
+
+
+def test_long_same_title_merges_even_when_each_partner_wrote_its_own_summary() -> None:
+    index = StoryIndex()
+    [a] = run(
+        [texted("wego", "1", "Almaty finishes its connected street lighting roll-out", OTHER)],
+        index,
+    )
+    [b] = run(
+        [
+            texted(
+                "scw",
+                "2",
+                "Almaty Finishes Its Connected Street Lighting Roll-Out",
+                "A short note of our own on the news.",
+            )
+        ],
+        index,
+    )
+    assert b.story_id == a.story_id and b.rule == "title"
+
+
+def test_late_copy_needs_the_same_text() -> None:
+    index = StoryIndex()
+    [original] = run(
+        [texted("wego", "1", "WeGO and SCW share content with members", RELEASE)], index
+    )
+    [late] = run(
+        [texted("lab", "9", "WeGO and SCW share content with members", RELEASE, NOW + 9 * DAY)],
+        index,
+    )
+    assert late.story_id == original.story_id and late.rule == "title and text"
+    [other] = run(
+        [texted("hub", "7", "WeGO and SCW share content with members", OTHER, NOW + 20 * DAY)],
+        index,
+    )
+    assert other.story_id != original.story_id
+
+
+def test_other_kind_joins_only_with_the_same_text() -> None:
+    index = StoryIndex()
+    [paper] = run(
+        [
+            texted(
+                "papers",
+                "1",
+                "Financing digital twins lessons from Curitiba",
+                RELEASE,
+                kind="whitepaper",
+            )
+        ],
+        index,
+    )
+    [webinar] = run(
+        [
+            texted(
+                "events",
+                "2",
+                "Financing digital twins lessons from Curitiba",
+                OTHER,
+                kind="webinar",
+            )
+        ],
+        index,
+    )
+    [news] = run(
+        [texted("news", "3", "Financing digital twins lessons from Curitiba", RELEASE)], index
+    )
+    assert webinar.story_id != paper.story_id
+    assert news.story_id == paper.story_id and news.rule == "title and text"
+
+
+def test_query_parameter_that_selects_content_keeps_stories_apart() -> None:
+    index = StoryIndex()
+    [a] = run([texted("x", "1", "Item twelve", RELEASE, link="https://p.org/item?id=12")], index)
+    [b] = run([texted("y", "2", "Item thirteen", OTHER, link="https://p.org/item?id=13")], index)
+    [c] = run(
+        [texted("z", "3", "Item 12", "", link="https://p.org/item?id=12&utm_source=x")], index
+    )
+    assert a.story_id != b.story_id and c.story_id == a.story_id and c.rule == "canonical url"
+
+
+def test_a_story_takes_no_second_entry_of_one_feed() -> None:
+    index = StoryIndex()
+    [a] = run([texted("wego", "1", "WeGO and SCW share content with members", RELEASE)], index)
+    [b] = run([texted("scw", "2", "WeGO and SCW share content with members", RELEASE)], index)
+    [b2, c] = run(
+        [
+            texted("scw", "2", "WeGO and SCW share content with members", RELEASE),
+            texted("scw", "3", "WeGO and SCW share content with members", RELEASE),
+        ],
+        index,
+    )
+    assert b.story_id == b2.story_id == a.story_id
+    assert c.story_id != a.story_id and c.rule == "new story"  # scw lists two items
+
+
+def test_entry_matching_two_stories_merges_them_into_the_older() -> None:
+    index = StoryIndex()
+    title = "WeGO and SCW share content with members"
+    first_half, second_half = RELEASE[:200], RELEASE[200:]
+    [old] = run([texted("wego", "1", title, first_half)], index)
+    [new] = run([texted("scw", "2", title, second_half, NOW + 5 * DAY)], index)
+    assert old.story_id != new.story_id
+    [bridge] = run([texted("lab", "3", title, RELEASE, NOW + 2 * DAY)], index)
+    assert bridge.story_id == old.story_id and bridge.merges == (new.story_id,)
+    assert index.resolve(new.story_id) == old.story_id
+    assert index.story_of(("scw", "2")) == old.story_id
+
+
+def test_stories_sharing_a_feed_are_never_merged() -> None:
+    index = StoryIndex()
+    title = "WeGO and SCW share content with members"
+    first_half, second_half = RELEASE[:200], RELEASE[200:]
+    run([texted("wego", "1", title, first_half)], index)
+    [a] = run([texted("scw", "2", title, first_half)], index)
+    [b] = run([texted("wego", "3", title, second_half, NOW + 5 * DAY)], index)
+    [bridge] = run([texted("lab", "4", title, RELEASE, NOW + 2 * DAY)], index)
+    assert a.story_id != b.story_id and bridge.merges == ()
+
+
+def test_chinese_titles_without_spaces_match() -> None:
+    index = StoryIndex()
+    text = "首尔市政府宣布向世界智慧可持续城市组织的会员城市开放其全市范围的数字孪生平台。"
+    [a] = run([texted("wego-zh", "1", "首尔向会员城市开放数字孪生平台", text)], index)
+    [b] = run([texted("scw-zh", "2", "新闻稿：首尔向会员城市开放数字孪生平台", "")], index)
+    [c] = run([texted("hub-zh", "3", "首尔向会员城市开放交通数据平台", "")], index)
+    assert b.story_id == a.story_id and c.story_id != a.story_id
+
+
+def test_cluster_entries_follows_merges() -> None:
+    title = "WeGO and SCW share content with members"
+    batches = [
+        [texted("wego", "1", title, RELEASE[:200])],
+        [texted("scw", "2", title, RELEASE[200:], NOW + 5 * DAY)],
+        [texted("lab", "3", title, RELEASE, NOW + 2 * DAY)],
+    ]
+    stories = cluster_entries(batches)
+    assert len(set(stories.values())) == 1 and len(stories) == 3
+
+
+def test_a_new_item_on_an_old_items_page_is_a_new_story() -> None:
+    index = StoryIndex()
+    page = "https://events.example/webinars"
+    [three] = run([texted("hub", "w3", "Smart Mobility Webinar #3", OTHER, link=page)], index)
+    # Next month the partner lists only the next episode, on the same page.
+    [four] = run([texted("hub", "w4", "Smart Mobility Webinar #4", RELEASE, link=page)], index)
+    assert four.story_id != three.story_id and four.replaces is None
+    [other] = run([texted("scw", "x", "Smart Mobility Webinar #5", RELEASE, link=page)], index)
+    assert other.story_id not in (three.story_id, four.story_id)
+    # A typo fixed while the GUID churns is still the same item.
+    fixed = texted("hub", "w4-new", "Smart Mobility Webinar #4 (updated)", RELEASE, link=page)
+    [again] = run([fixed], index)
+    assert again.story_id == four.story_id and again.replaces == ("hub", "w4")

@@ -77,6 +77,7 @@ SCW_WEBINARS = Partner(
 PARTNERS = [SCW_WEBINARS, WEGO, SCW_PAPERS, SCW]  # unsorted on purpose
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
+NOW = T0 + timedelta(days=2)  # every webinar here started (or was published) within 7 days
 CHINESE_TITLE = "智慧城市：上海的数据平台"
 PDF = Enclosure("https://www.smartcitiesworld.net/media/report.pdf", "application/pdf", 2_400_000)
 
@@ -145,6 +146,12 @@ STORIES = [
     make_story(21, "webinar", 3, title="Webinar: open data"),
 ]
 
+# The partner's text, then the credit to the other partner that carried story 5 (issue 5).
+ARTICLE_5_CONTENT = (
+    "<p>The whole <b>article</b>.</p>"
+    '<p class="syndicator-credit">Also published by: WeGO 세계스마트시티기구</p>'
+)
+
 EXPECTED_IDS = {
     "all": [sid(20), sid(10), sid(6), sid(7), sid(1), sid(5), sid(2)],
     "articles": [sid(6), sid(7), sid(1), sid(5), sid(2), sid(4), sid(3)],
@@ -156,7 +163,7 @@ FEED_NAMES = tuple(EXPECTED_IDS)
 
 @pytest.fixture(scope="module")
 def files() -> dict[str, bytes]:
-    return render_all(SITE, STORIES, PARTNERS)
+    return render_all(SITE, STORIES, PARTNERS, now=NOW)
 
 
 def xml(data: bytes) -> etree._Element:
@@ -208,7 +215,13 @@ def test_xml_safe_removes_only_what_xml_forbids() -> None:
 
 def test_render_all_publishes_the_contract_file_names(files: dict[str, bytes]) -> None:
     feeds = {f"{name}.{ext}" for name in FEED_NAMES for ext in ("atom", "rss", "json")}
-    assert set(files) == feeds | {"sources.opml", "index.html"}
+    tags = {
+        f"tags/{tag}.{ext}"
+        for tag in ("news", "research", "reports")
+        for ext in ("atom", "rss", "json")
+    }
+    partners = {f"partners/{p.feed_id}.atom" for p in PARTNERS}
+    assert set(files) == feeds | tags | partners | {"webinars.ics", "sources.opml", "index.html"}
 
 
 @pytest.mark.parametrize("feed", FEED_NAMES)
@@ -277,7 +290,7 @@ def test_atom_entry_keeps_both_summary_and_content(files: dict[str, bytes]) -> N
         "html",
         "<p>Short summary.</p><p>Second line.</p>",
     )
-    assert (content.get("type"), content.text) == ("html", "<p>The whole <b>article</b>.</p>")
+    assert (content.get("type"), content.text) == ("html", ARTICLE_5_CONTENT)
 
 
 def test_atom_entry_without_link_carries_content(files: dict[str, bytes]) -> None:
@@ -325,7 +338,9 @@ def test_titles_are_plain_text_everywhere(files: dict[str, bytes]) -> None:
     assert json_item(files, "articles", sid(3))["title"] == title
     assert parsed_entry(files["articles.atom"], sid(3)).title == title
     assert parsed_entry(files["articles.rss"], sid(3)).title == title
-    page = render_all(dataclasses.replace(SITE, max_items=100), STORIES, PARTNERS)["index.html"]
+    page = render_all(dataclasses.replace(SITE, max_items=100), STORIES, PARTNERS, now=NOW)[
+        "index.html"
+    ]
     assert b">Cities &amp; data: why 5 &lt; 10</a>" in page
 
 
@@ -359,7 +374,7 @@ def test_rss_item_credits_source_and_carries_description_and_content(
     assert source is not None
     assert (source.get("url"), source.text) == (SCW.feed_url, "SmartCitiesWorld")
     assert item.findtext("description") == "<p>Short summary.</p><p>Second line.</p>"
-    assert item.findtext(CONTENT_ENCODED) == "<p>The whole <b>article</b>.</p>"
+    assert item.findtext(CONTENT_ENCODED) == ARTICLE_5_CONTENT
     assert item.findtext("link") == "https://www.smartcitiesworld.net/news/news/story-5"
     assert [c.text for c in item.findall("category")] == ["energy", "transport"]
     assert [c.text for c in item.findall(DC_CREATOR)] == ["Jane Doe"]
@@ -392,7 +407,7 @@ def test_json_feed_top_level(files: dict[str, bytes]) -> None:
 def test_json_item_fields_and_credit(files: dict[str, bytes]) -> None:
     item = json_item(files, "articles", sid(5))
     assert item["url"] == "https://www.smartcitiesworld.net/news/news/story-5"
-    assert item["content_html"] == "<p>The whole <b>article</b>.</p>"
+    assert item["content_html"] == ARTICLE_5_CONTENT
     assert item["summary"] == "Short summary. Second line."
     assert item["date_published"] == "2024-05-01T13:00:00+00:00"
     assert item["date_modified"] == "2024-05-01T13:30:00+00:00"
@@ -452,8 +467,8 @@ def test_empty_feeds_have_a_fixed_date() -> None:
 def test_render_all_is_byte_identical_across_runs_and_input_orders(
     files: dict[str, bytes],
 ) -> None:
-    assert render_all(SITE, STORIES, PARTNERS) == files
-    assert render_all(SITE, list(reversed(STORIES)), list(reversed(PARTNERS))) == files
+    assert render_all(SITE, STORIES, PARTNERS, now=NOW) == files
+    assert render_all(SITE, list(reversed(STORIES)), list(reversed(PARTNERS)), now=NOW) == files
 
 
 # --- OPML and index.html ---------------------------------------------------------------------
@@ -608,7 +623,7 @@ def test_write_output_refuses_names_outside_the_folder(tmp_path: Path, name: str
 def test_every_published_atom_rss_and_opml_file_passes_the_w3c_validator(
     tmp_path: Path,
 ) -> None:
-    full = render_all(SITE, STORIES, PARTNERS)
+    full = render_all(SITE, STORIES, PARTNERS, now=NOW)
     empty = render_all(dataclasses.replace(SITE, description=None, language=None), [], [])
     paths: list[Path] = []
     for folder, files in (("full", full), ("empty", empty)):
@@ -618,5 +633,6 @@ def test_every_published_atom_rss_and_opml_file_passes_the_w3c_validator(
             for name in sorted(files)
             if name.endswith((".atom", ".rss", ".opml"))
         ]
-    assert len(paths) == 2 * 9
+    # 4 feeds x 2 + OPML, plus 3 tag feeds x 2 and 4 partner feeds in the full set.
+    assert len(paths) == 2 * 9 + 3 * 2 + 4
     validate_feed_files(paths, strict=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from syndicator.dedupe import StoryIndex, assign_stories
+from syndicator.dedupe import StoryIndex, assign_stories, signature_of
 from syndicator.model import Enclosure, Entry, FeedState
 from syndicator.normalize import canonical_url, title_key
 from syndicator.store import MIGRATIONS, FeedUpdate, Store, StoreError
@@ -79,12 +79,14 @@ def test_entries_round_trip_and_survive_reopen(tmp_path: Path) -> None:
     with Store(tmp_path / "s.db") as store:
         stored = store.stored_entries("scw-news", ["a", "b", "missing"])
         assert set(stored) == {("scw-news", "a"), ("scw-news", "b")}
-        assert stored[("scw-news", "a")].entry == entry("a", "Alpha story")
+        # Stored with the signature clustering computed for it, else as it was given.
+        alpha = entry("a", "Alpha story")
+        assert stored[("scw-news", "a")].entry == replace(alpha, signature=signature_of(alpha))
         assert store.counts() == {"stories": 2, "entries": 2}
         state = store.feed_state("scw-news")
         assert state is not None and state.etag == '"e1"'
         index = store.story_index()
-        assert index.by_entry[("scw-news", "a")] == stored[("scw-news", "a")].story_id
+        assert index.story_of(("scw-news", "a")) == stored[("scw-news", "a")].story_id
 
 
 def test_update_keeps_story_id_and_first_seen(tmp_path: Path) -> None:
@@ -123,3 +125,36 @@ def test_latest_stories_per_kind(tmp_path: Path) -> None:
         assert len(latest) == 3 and set(latest.values()) == {("whitepaper", None)}
         store.set_story_shown({next(iter(latest)): ("webinar", NOW)})
         assert ("webinar", NOW) in store.latest_stories(3).values()
+
+
+def test_schema_2_database_upgrades_keeping_its_entries(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.db") as store:
+        apply(store, [entry("a", "Alpha story")])
+    # Make it the database a syndicator of schema 2 would have left.
+    db = sqlite3.connect(tmp_path / "s.db")
+    db.executescript(
+        "DROP TABLE story_aliases; DROP INDEX stories_by_event;"
+        "ALTER TABLE stories DROP COLUMN event_start;"
+        + "".join(
+            f"ALTER TABLE entries DROP COLUMN {column};"
+            for column in (
+                "match_score",
+                "matched_with",
+                "signature",
+                "kind_rule",
+                "event_start",
+                "event_end",
+                "event_timezone",
+                "event_source",
+            )
+        )
+        + "PRAGMA user_version = 2;"
+    )
+    db.close()
+    with Store(tmp_path / "s.db") as store:
+        assert store.schema_version == len(MIGRATIONS) == 3
+        [stored] = store.stored_entries("scw-news", ["a"]).values()
+        assert stored.entry.title == "Alpha story" and stored.entry.kind_rule == "feed kind"
+        assert stored.entry.signature == b"" and stored.entry.event is None
+        assert [s.entry.entry_key for s in store.entries_without_signature(10)] == ["a"]
+        assert store.aliases(stored.story_id) == []

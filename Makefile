@@ -29,8 +29,9 @@ lint: install-test
 typecheck: install-test
 	$(BIN)/mypy
 
+# Two workers (pytest-xdist): many tests wait on servers and subprocesses, and CI has 2 cores.
 pytest: install-test
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 test: lint typecheck pytest
 

@@ -66,6 +66,15 @@ MAX_PUBLISH_WAIT = 30.0  # seconds a publish waits for fetches still in progress
 PUBLISH_RETRY = 60.0  # seconds before retrying a publish that failed (disk full, ...)
 
 
+REPUBLISH_EVERY = timedelta(minutes=15)  # how late a webinar may move or leave webinars.*
+
+
+def republish_interval(config: Config) -> float:
+    """Seconds between publishes that only follow the clock: 15 minutes, or less when
+    past webinars are kept for less (never under a second)."""
+    return max(1.0, min(REPUBLISH_EVERY, config.site.keep_past_webinars).total_seconds())
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceOptions:
     reload_every: float = 1.0  # seconds between two looks at feeds.yaml
@@ -130,6 +139,7 @@ class Service:
                 "server": asyncio.create_task(self._http.serve()),
                 "publisher": asyncio.create_task(self._publisher()),
                 "config watcher": asyncio.create_task(self._watch_config()),
+                "clock": asyncio.create_task(self._follow_the_clock()),
             }
             if on_ready is not None:
                 on_ready()
@@ -159,7 +169,7 @@ class Service:
         await self._finish_polls()
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        for name in ("publisher", "config watcher"):
+        for name in ("publisher", "config watcher", "clock"):
             task = self._tasks.get(name)
             if task is not None:
                 task.cancel()
@@ -320,6 +330,14 @@ class Service:
                 await asyncio.sleep(0.1)
                 waited += 0.1
             await self._publish()
+
+    async def _follow_the_clock(self) -> None:
+        """Publish again as time passes, even when no partner changed anything: a webinar
+        that has started moves down ``webinars.*`` and ``webinars.ics``, and leaves them
+        ``site.keep_past_webinars`` later. Unchanged files are not rewritten."""
+        while True:
+            await asyncio.sleep(republish_interval(self._config))
+            self._dirty.set()
 
     async def _publish(self) -> None:
         self._dirty.clear()

@@ -19,7 +19,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -561,3 +561,48 @@ def test_fetch_skips_a_gone_feed_until_asked_by_name(tmp_path: Path) -> None:
         partner.set("/gone.rss", rss("Back", "Back again"))
         assert fetch("--feed", "gone").returncode == 0
         assert "skipped" not in fetch().stderr
+
+
+def test_a_started_webinar_leaves_webinars_as_time_passes_without_any_fetch(
+    tmp_path: Path,
+) -> None:
+    # keep_past_webinars: 3s, so the service republishes every 3 s (service.republish_interval)
+    # and a webinar starting in a few seconds is listed, then leaves webinars.* by itself
+    # 3 s after its start, while staying in all.*.
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=12)
+    webinar = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "Events",
+        "items": [
+            {
+                "id": "w-1",
+                "url": "https://events.example/w-1",
+                "title": "Smart Mobility Webinar #5: Parking data",
+                "content_text": "Register for the webinar.",
+                "date_published": (start - timedelta(days=2)).isoformat(),
+                "tags": ["Webinar"],
+                "_event": {"start": start.isoformat()},
+            }
+        ],
+    }
+    with PartnerServer() as partner:
+        partner.set("/events.json", json.dumps(webinar).encode(), content_type="application/json")
+        config = write_config(
+            tmp_path,
+            [("events", partner.url("/events.json"))],
+            site_extra="  keep_past_webinars: 3s",
+            interval="1h",
+        )
+        with RunningService(config) as service:
+
+            def titles(name: str) -> list[str]:
+                reply = service.get(f"/{name}")
+                if reply.status != 200:
+                    return ["(not yet)"]
+                return [item["title"] for item in json.loads(reply.body)["items"]]
+
+            service.wait_for(lambda: titles("webinars.json") == [webinar["items"][0]["title"]])
+            service.wait_for(lambda: titles("webinars.json") == [])
+            assert titles("all.json") == [webinar["items"][0]["title"]]
+            assert len(partner.requests_for("/events.json")) == 1  # no fetch made it change
+            assert service.stop() == 0, service.log_text()

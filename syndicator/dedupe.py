@@ -296,7 +296,7 @@ def signed(entries: Iterable[Entry]) -> list[Entry]:
 def _lead_text(sanitized_html: str) -> str:
     # The HTML is already sanitized (no script or style), so dropping tags leaves its text;
     # only the lead is compared, so the start of a long text is enough.
-    head = sanitized_html[:12000]
+    head = sanitized_html[:8000]
     cut = head.rfind("<")
     if cut > head.rfind(">"):
         head = head[:cut]

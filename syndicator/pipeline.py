@@ -34,6 +34,7 @@ from syndicator.publish import (
     partner_file,
     read_fingerprints,
     render_all,
+    render_partner_files,
     select_newest,
     select_webinars,
     write_fingerprints,
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 # Connections per httpx client in a pass: small pools cost half the CPU per request of
 # pools of 20 (fetch.fetch_all), and a pass may have many clients.
 FETCH_POOL_PER_CLIENT = 5
+# Partner files rendered (and their stories held) at once when publishing.
+PARTNER_FILES_AT_ONCE = 50
 
 Outcome = Literal["ok", "not_modified", "failed"]
 
@@ -540,24 +543,33 @@ def publish_from_store(config: Config, store: Store, *, now: datetime | None = N
         for feed_id in feed_ids
         if feed_id not in unchanged
     }
-    by_partner = load_partner_stories(config, store, credit, stories, selections)
     enabled = [credit[feed_id] for feed_id in feed_ids]
     files = render_all(
-        config.site,
-        stories,
-        enabled,
-        now=moment,
-        partner_stories=by_partner,
-        partner_files=set(selections),
+        config.site, stories, enabled, now=moment, partner_stories={}, partner_files=()
     )
-    kept = [partner_file(feed_id) for feed_id in sorted(unchanged)]
-    report = write_output(output, files, keep=kept)
+    reports = [write_output(output, files, remove_stale=False)]
+    # Partner files a few partners at a time: together they hold every stored story, so a
+    # cold pass of 1,000 feeds would otherwise hold all 50,000 in memory at once.
+    changed = sorted(selections)
+    for start in range(0, len(changed), PARTNER_FILES_AT_ONCE):
+        chunk = {f: selections[f] for f in changed[start : start + PARTNER_FILES_AT_ONCE]}
+        by_partner = load_partner_stories(config, store, credit, stories, chunk)
+        part = render_partner_files(config.site, [credit[f] for f in chunk], by_partner)
+        reports.append(write_output(output, part, remove_stale=False))
+    current = [*files, *(partner_file(feed_id) for feed_id in feed_ids)]
+    removed = write_output(output, {}, keep=current).removed  # tags and partners gone
+    written = {name for r in reports for name in r.written}
+    report = WriteReport(
+        written=tuple(sorted(written)),
+        unchanged=tuple(sorted(set(current) - written)),
+        removed=removed,
+    )
     # Last: a crash before this leaves the old record, and the files it no longer matches
     # are rendered again next time.
     write_fingerprints(output, fingerprints)
     log.info(
         "published %d files to %s (%d rewritten, %d unchanged%s)",
-        len(files) + len(kept),
+        len(report.written) + len(report.unchanged),
         output,
         len(report.written),
         len(report.unchanged),

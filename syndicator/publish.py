@@ -227,14 +227,38 @@ def render_all(
             carried = [s for s in clean_stories if s.source.feed_id == partner.feed_id]
         else:
             carried = [cleaner.story(s) for s in partner_stories.get(partner.feed_id, ())]
-        chosen = select_newest(carried, site.max_items, capped=False)
-        files.update(_render_feed(site, spec, chosen, renderer))
+        files.update(_render_partner(site, spec, carried, renderer))
     files[CALENDAR_NAME] = _render_calendar(site, [s for s in webinars if s.event])
     files[OPML_NAME] = _render_opml(site, clean_partners)
     files["index.html"] = _render_index(
         site, latest, clean_partners, [spec for _, spec in tag_specs], partner_specs
     )
     return files
+
+
+def render_partner_files(
+    site: SiteConfig, partners: Sequence[Partner], partner_stories: Mapping[str, Sequence[Story]]
+) -> dict[str, bytes]:
+    """``partners/<id>.atom`` of ``partners`` alone, as ``render_all`` renders them.
+
+    For publishing many partners a few at a time: together they hold every stored story, so
+    rendering all at once would hold every story in memory (``pipeline.publish_from_store``).
+    """
+    site = _safe_site(site)
+    cleaner = _Cleaner()
+    renderer = _EntryRenderer()
+    files: dict[str, bytes] = {}
+    clean_partners = sorted((_safe_partner(p) for p in partners), key=lambda p: p.feed_id)
+    for partner, spec in _partner_specs(clean_partners):
+        carried = [cleaner.story(s) for s in partner_stories.get(partner.feed_id, ())]
+        files.update(_render_partner(site, spec, carried, renderer))
+    return files
+
+
+def _render_partner(
+    site: SiteConfig, spec: _FeedSpec, carried: Sequence[Story], renderer: _EntryRenderer
+) -> dict[str, bytes]:
+    return _render_feed(site, spec, select_newest(carried, site.max_items, capped=False), renderer)
 
 
 # --- which stories each file holds ------------------------------------------------------------
@@ -937,7 +961,11 @@ def write_fingerprints(output_dir: Path, fingerprints: Mapping[str, str]) -> Non
 
 
 def write_output(
-    output_dir: Path, files: Mapping[str, bytes], *, keep: Collection[str] = ()
+    output_dir: Path,
+    files: Mapping[str, bytes],
+    *,
+    keep: Collection[str] = (),
+    remove_stale: bool = True,
 ) -> WriteReport:
     """Write ``files`` (name -> bytes) into ``output_dir``, each atomically.
 
@@ -947,8 +975,10 @@ def write_output(
     by an earlier crash are removed first; tag and partner files that ``files`` no longer has
     (``tags/*.atom|rss|json``, ``partners/*.atom``: a tag or feed gone from feeds.yaml) are
     removed last. ``keep`` names files known to be up to date on disk: they count as
-    unchanged, unread, and are never removed. Raises PublishError on any OSError; the file
-    being written then keeps its old content (files written before it stay written).
+    unchanged, unread, and are never removed. ``remove_stale=False``: ``files`` is a part of
+    the output (written in several calls), remove nothing. Raises PublishError on any
+    OSError; the file being written then keeps its old content (files written before it
+    stay written).
     """
     targets = {name: _target(output_dir, name) for name in sorted(files)}
     try:
@@ -964,7 +994,7 @@ def write_output(
         else:
             _replace_file(target, files[name])
             written.append(name)
-    removed = _remove_stale_files(output_dir, {*files, *keep})
+    removed = _remove_stale_files(output_dir, {*files, *keep}) if remove_stale else ()
     unchanged = sorted([*unchanged, *(name for name in keep if name not in files)])
     return WriteReport(written=tuple(written), unchanged=tuple(unchanged), removed=removed)
 

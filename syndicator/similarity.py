@@ -109,7 +109,10 @@ def words(text: str, limit: int | None = None) -> list[str]:
     result: list[str] = []
     # Split on white space first: most tokens are plain words (str methods, in C), and the
     # regular expressions only run on the few with punctuation or unspaced scripts.
-    for token in unicodedata.normalize("NFKC", text).casefold().split()[:limit]:
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    # maxsplit: the tokens past ``limit`` are never made (a long text's rest stays one string)
+    tokens = folded.split() if limit is None else folded.split(maxsplit=limit)[:limit]
+    for token in tokens:
         bare = token.strip(_EDGE_PUNCTUATION)
         for word in (bare,) if bare.isalnum() else _WORD.findall(token):
             if word.isascii() or _UNSPACED.search(word) is None:

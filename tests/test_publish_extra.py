@@ -607,14 +607,14 @@ def test_partner_files_are_rendered_again_only_when_what_they_show_changed(
         edited = dataclasses.replace(beta[0], title="Beta, edited", content_hash="edited")
         store_entries(store, [edited], NOW + timedelta(minutes=5))
         rendered: list[str] = []
-        real_render_all = publish.render_all
+        real_render = publish.render_partner_files
 
-        def spy(*args: Any, **kwargs: Any) -> dict[str, bytes]:
-            rendered.extend(sorted(kwargs["partner_files"]))
-            return real_render_all(*args, **kwargs)
+        def spy(site: Any, partners: list[Partner], stories: Any) -> dict[str, bytes]:
+            rendered.extend(sorted(p.feed_id for p in partners))
+            return real_render(site, partners, stories)
 
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(pipeline, "render_all", spy)
+            patch.setattr(pipeline, "render_partner_files", spy)
             report = publish_from_store(config, store, now=NOW)
             assert rendered == ["beta"]
             assert "partners/beta.atom" in report.written
@@ -642,3 +642,25 @@ def test_partner_files_are_rendered_again_only_when_what_they_show_changed(
             report = publish_from_store(renamed, store, now=NOW)
             assert rendered == ["alpha", "beta"]
             assert "partners/alpha.atom" in report.written
+
+
+def test_partner_files_published_a_few_at_a_time_are_the_same_files(tmp_path: Path) -> None:
+    feeds = [f"  - {{id: p{n}, url: 'https://p{n}.example/rss'}}" for n in range(5)]
+    entries = [entry(f"p{n}", k, NOW - timedelta(hours=k)) for n in range(5) for k in (1, 2)]
+    published: dict[int, dict[str, bytes]] = {}
+    for at_once in (50, 2):
+        folder = tmp_path / str(at_once)
+        folder.mkdir()
+        config = load_config(write_feeds_yaml(folder, 10, feeds))
+        with Store(config.storage.database) as store, pytest.MonkeyPatch.context() as patch:
+            store_entries(store, entries, NOW)
+            patch.setattr(pipeline, "PARTNER_FILES_AT_ONCE", at_once)
+            report = publish_from_store(config, store, now=NOW)
+        out = config.storage.output_dir
+        assert {f"partners/p{n}.atom" for n in range(5)} <= set(report.written)
+        published[at_once] = {
+            str(p.relative_to(out)): p.read_bytes()
+            for p in sorted(out.rglob("*"))
+            if p.is_file() and not p.name.startswith(".")
+        }
+    assert published[2] == published[50] and len(published[2]) >= 20

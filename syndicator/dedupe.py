@@ -188,8 +188,10 @@ class StoryIndex:
         title_block = similarity.title_block(signature, MIN_TITLE_WORDS)
         if title_block is not None:
             _append(self.by_title, title_block, key, BLOCK_LIMIT)
+        by_band, keep = self.by_band, 1 - BAND_BLOCK_LIMIT  # inlined _append: 12 a stored entry
         for band in decoded.bands:
-            _append(self.by_band, band, key, BAND_BLOCK_LIMIT)
+            block = by_band.get(band)
+            by_band[band] = (key,) if block is None else (*block[keep:], key)
 
     def remove(self, key: FeedEntryKey) -> None:
         """Forget an entry (replaced by its new-guid self); blocks skip unknown keys."""

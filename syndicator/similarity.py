@@ -258,7 +258,9 @@ def decode_title(signature: bytes) -> tuple[frozenset[int], frozenset[int]]:
         return EMPTY.title_words, EMPTY.title_numbers
     _, n_title, n_numbers, *_ = _HEADER.unpack_from(signature)
     values = struct.unpack_from(f"<{n_title + n_numbers}I", signature, _HEADER.size)
-    return frozenset(values[:n_title]), frozenset(values[n_title:])
+    # Most titles have no number: share one empty set (the index keeps one per entry).
+    numbers = frozenset(values[n_title:]) if n_numbers else EMPTY.title_numbers
+    return frozenset(values[:n_title]), numbers
 
 
 def bands(signature: bytes) -> list[bytes]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -297,6 +298,7 @@ class Store:
         )
         for row in rows:
             (feed_id, key, story_id, canonical, title, published, updated, kind, *rest) = row
+            feed_id = sys.intern(feed_id)  # one string per feed, not per entry
             content_hash, signature = rest
             index.add_stored(
                 (feed_id, key),

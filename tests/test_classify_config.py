@@ -7,30 +7,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from test_config import BASE, MINIMAL, check  # the minimal valid file and how it is checked
 
 from syndicator.config import (
     DEFAULT_KEEP_PAST_WEBINARS,
-    Config,
     ConfigError,
     Problem,
     check_config_text,
 )
 
 SHIPPED = Path(__file__).parents[1] / "feeds.yaml"
-BASE = Path("/srv/syndicator")
-
-MINIMAL = """\
-site:
-  title: WeGO Partner Digest
-  url: https://feeds.example.org/
-feeds:
-  - id: scw-news
-    url: https://www.smartcitiesworld.net/Syndication/DF.cfm?f=7&ft=10
-"""
-
-
-def check(text: str) -> Config:
-    return check_config_text(text, "feeds.yaml", BASE)
 
 
 def only_problem(text: str) -> Problem:

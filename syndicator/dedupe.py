@@ -28,8 +28,6 @@ merged.
 from __future__ import annotations
 
 import hashlib
-import html
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -37,6 +35,7 @@ from typing import Any, Literal, Protocol
 
 from syndicator import similarity
 from syndicator.model import Credit, Entry, Kind, Partner, StoredEntry, Story
+from syndicator.normalize import sanitized_text
 
 TITLE_DAYS = timedelta(days=3)
 LATE_COPY_DAYS = timedelta(days=30)
@@ -60,7 +59,6 @@ MatchRule = Literal[
 EntryChange = Literal["new", "changed", "unchanged"]
 
 FeedEntryKey = tuple[str, str]  # (feed id, entry key)
-_TAG = re.compile(r"<[^>]*>")
 
 
 class Previous(Protocol):
@@ -296,13 +294,13 @@ def signed(entries: Iterable[Entry]) -> list[Entry]:
 
 
 def _lead_text(sanitized_html: str) -> str:
-    # The HTML is already sanitized (no script or style), so dropping tags leaves its text;
-    # only the lead is compared, so the start of a long text is enough.
+    # Only the lead is compared: the start of a long text is enough, cut before a tag the
+    # slice may have split.
     head = sanitized_html[:8000]
     cut = head.rfind("<")
     if cut > head.rfind(">"):
         head = head[:cut]
-    return html.unescape(_TAG.sub(" ", head))
+    return sanitized_text(head)
 
 
 def mint_story_id(authority: str, entry: Entry, first_seen: datetime) -> str:

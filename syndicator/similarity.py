@@ -89,13 +89,14 @@ class Signature:
 
     def bands(self) -> list[bytes]:
         """LSH keys: band number + that band's rows of the MinHash."""
-        if not self.minhash:
-            return []
-        width = ROWS * 4
-        return [
-            bytes((band,)) + self.minhash[band * width : (band + 1) * width]
-            for band in range(BANDS)
-        ]
+        return _bands_of(self.minhash)
+
+
+def _bands_of(minhash: bytes) -> list[bytes]:
+    if not minhash:
+        return []
+    width = ROWS * 4
+    return [bytes((band,)) + minhash[band * width : (band + 1) * width] for band in range(BANDS)]
 
 
 EMPTY = Signature(frozenset(), frozenset(), frozenset(), b"")  # an entry stored without one
@@ -271,11 +272,7 @@ def bands(signature: bytes) -> list[bytes]:
     if not has_minhash:
         return []
     start = _HEADER.size + 4 * (n_title + n_numbers + n_lead)
-    width = ROWS * 4
-    return [
-        bytes((band,)) + signature[start + band * width : start + (band + 1) * width]
-        for band in range(BANDS)
-    ]
+    return _bands_of(signature[start : start + 4 * PERMUTATIONS])
 
 
 def title_block(signature: bytes, min_words: int) -> bytes | None:

@@ -9,7 +9,8 @@ How an entry finds its story (``assign_stories``), first rule that holds:
 3. a copy carried by **another feed**, found without comparing every pair: candidates come
    from blocking on the canonical URL, on the cleaned title, and on the LSH bands of a
    MinHash of the text's lead (``similarity``); each candidate is then verified
-   (``verify``): **canonical url**, or, for entries of the same kind whose titles carry the
+   (``_url_or_titles``, ``_text_verdict``): **canonical url** (not a home page), or, for
+   entries of the same kind whose titles carry the
    same numbers, **title** (same title words within ``TITLE_DAYS``, texts not
    contradicting), **title and text** (same title, same text, within ``LATE_COPY_DAYS``: a
    syndication copy days later) or **text** (close titles, same text, ``TEXT_DAYS``);
@@ -28,10 +29,12 @@ merged.
 from __future__ import annotations
 
 import hashlib
+import sys
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from syndicator import similarity
 from syndicator.model import Credit, Entry, Kind, Partner, StoredEntry, Story
@@ -76,19 +79,25 @@ class Previous(Protocol):
 class Decoded:
     """The parts of a signature the index keeps or looks up by."""
 
-    title_words: frozenset[int]
-    title_numbers: frozenset[int]
-    bands: list[bytes]
+    title_words: tuple[int, ...]  # hashes, sorted, no repeats (as stored)
+    title_numbers: tuple[int, ...]
+    band_keys: list[int]  # of the MinHash's LSH bands; none without a MinHash
 
     @classmethod
     def of(cls, signature: bytes) -> Decoded:
-        return cls(*similarity.decode_title(signature), similarity.bands(signature))
+        title_words, title_numbers = similarity.decode_title(signature)
+        return cls(title_words, title_numbers, _band_keys(similarity.minhash_of(signature)))
 
 
-@dataclass(slots=True)
-class IndexedEntry:
-    """A stored (or just assigned) entry, as matching sees it."""
+class IndexedEntry(NamedTuple):
+    """A stored (or just assigned) entry, as matching sees it.
 
+    ``StoryIndex`` keeps it as a plain tuple of strings, numbers, bytes and dates, which the
+    cyclic garbage collector stops tracking (it tracks every instance of a class, a named
+    tuple's too): an index of 100,000 entries then adds nothing to a full collection.
+    """
+
+    ordinal: int  # its place in ``StoryIndex.rows``; -1 for an entry not in the index
     key: FeedEntryKey
     story_id: str  # as assigned; ``StoryIndex.story_of`` follows merges
     canonical_url: str | None
@@ -99,8 +108,8 @@ class IndexedEntry:
     content_hash: str
     signature: bytes  # as stored; its text lead decoded only when compared
     # Decoded once: the title is what rules most candidates out, and cheaply.
-    title_words: frozenset[int]
-    title_numbers: frozenset[int]
+    title_words: tuple[int, ...]
+    title_numbers: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +121,9 @@ class Verdict:
     via: FeedEntryKey
 
 
-Block = tuple[FeedEntryKey, ...]
+Block = tuple[int, ...]  # ordinals in StoryIndex.rows, oldest first
+_Row = tuple[Any, ...]  # an IndexedEntry as a plain tuple
+_STORY_ID = IndexedEntry._fields.index("story_id")
 
 
 @dataclass(slots=True)
@@ -120,24 +131,48 @@ class StoryIndex:
     """Every stored entry, shaped for matching. Built by ``store``, grown by ``record`` as
     each feed of a pass is applied, so later feeds match earlier ones.
 
-    Blocks are tuples and signatures bytes: an index of 100,000 entries holds millions of
-    them, and the cyclic garbage collector re-scans every list, set and dict it tracks
-    (tuples of strings and bytes it stops tracking), which made clustering superlinear.
+    Entries are numbered in the order they are added (``rows``) and blocks are tuples of
+    those numbers. An index of 100,000 entries has 1.2 million LSH band keys, nearly all
+    held by one entry: a band maps to its newest entry only, and each entry's band points
+    back to the previous holder (``earlier_with_band``), so adding an entry creates no
+    object per band. The cyclic garbage collector re-scans every list, set and dict it
+    tracks (tuples of ints and strings it stops tracking), and the cache misses of many
+    small objects are what grew clustering faster than the number of entries.
     """
 
-    entries: dict[FeedEntryKey, IndexedEntry] = field(default_factory=dict)
+    entries: dict[FeedEntryKey, int] = field(default_factory=dict)  # -> its row
+    rows: list[_Row | None] = field(default_factory=list)  # IndexedEntry tuples; None: removed
+    # Per row, apart from it: most candidates are ruled out by feed or date alone, without
+    # reading their row (scattered in memory) at all.
+    feed_of: list[str] = field(default_factory=list)
+    published_at: array[float] = field(default_factory=lambda: array("d"))  # POSIX seconds
+    # The title's words as a 64-bit set (bit = hash % 64) and how many; its numbers' hash.
+    title_bits: array[int] = field(default_factory=lambda: array("Q"))
+    title_size: array[int] = field(default_factory=lambda: array("I"))
+    numbers_key: array[int] = field(default_factory=lambda: array("q"))
     by_url: dict[str, Block] = field(default_factory=dict)
     by_title: dict[bytes, Block] = field(default_factory=dict)
-    by_band: dict[bytes, Block] = field(default_factory=dict)
-    entries_of_story: dict[str, Block] = field(default_factory=dict)
+    newest_with_band: dict[int, int] = field(default_factory=dict)  # band key -> row
+    # [row * BANDS + band]: the previous row with that band key, or -1
+    earlier_with_band: array[int] = field(default_factory=lambda: array("q"))
+    entries_of_story: dict[str, tuple[FeedEntryKey, ...]] = field(default_factory=dict)
     # Order in which stories began (the store's insertion order, then this pass's): of two
     # stories found to be one, the older keeps its id. Seconds can tie; this cannot.
     created: dict[str, int] = field(default_factory=dict)
     merged_into: dict[str, str] = field(default_factory=dict)  # alias -> the story kept
 
     def story_of(self, key: FeedEntryKey) -> str | None:
-        found = self.entries.get(key)
-        return self.resolve(found.story_id) if found else None
+        ordinal = self.entries.get(key)
+        row = None if ordinal is None else self.rows[ordinal]
+        return None if row is None else self.resolve(row[_STORY_ID])
+
+    def entry(self, key: FeedEntryKey) -> IndexedEntry | None:
+        ordinal = self.entries.get(key)
+        return None if ordinal is None else self.row(ordinal)
+
+    def row(self, ordinal: int) -> IndexedEntry | None:
+        row = self.rows[ordinal]
+        return None if row is None else IndexedEntry._make(row)
 
     def resolve(self, story_id: str) -> str:
         while story_id in self.merged_into:
@@ -173,29 +208,64 @@ class StoryIndex:
         decoded: Decoded | None = None,
     ) -> None:
         story_id = self.resolve(story_id)
+        known = self.entry(key)
+        if known is not None:
+            # An entry seen again (every entry of a changed feed body is): what matching
+            # looks it up by unchanged, its row is updated in place; else it is re-added, so
+            # blocks and stories never hold it twice.
+            same_story = self.resolve(known.story_id) == story_id
+            if same_story and (known.signature, known.canonical_url, known.published) == (
+                signature, canonical_url, published,
+            ):  # fmt: skip
+                row = known._replace(
+                    title_key=title_key, updated=updated, kind=kind, content_hash=content_hash
+                )
+                self.rows[known.ordinal] = tuple(row)
+                return
+            self.remove(key)
         decoded = decoded or Decoded.of(signature)
+        ordinal = len(self.rows)
         indexed = IndexedEntry(
-            key, story_id, canonical_url, title_key, published, updated, kind, content_hash,
-            signature, decoded.title_words, decoded.title_numbers,
+            ordinal, key, story_id, canonical_url, title_key, published, updated, kind,
+            content_hash, signature, decoded.title_words, decoded.title_numbers,
         )  # fmt: skip
-        self.entries[key] = indexed
+        self.entries[key] = ordinal
+        self.rows.append(tuple(indexed))
+        self.feed_of.append(sys.intern(key[0]))
+        self.published_at.append(published.timestamp())
+        self.title_bits.append(_title_bits(decoded.title_words))
+        self.title_size.append(len(decoded.title_words))
+        self.numbers_key.append(hash(decoded.title_numbers))
         self.entries_of_story[story_id] = (*self.entries_of_story.get(story_id, ()), key)
         self.began(story_id)
         if canonical_url and _is_specific_url(canonical_url):
-            _append(self.by_url, canonical_url, key, BLOCK_LIMIT)
+            _append(self.by_url, canonical_url, ordinal, BLOCK_LIMIT)
         title_block = similarity.title_block(signature, MIN_TITLE_WORDS)
         if title_block is not None:
-            _append(self.by_title, title_block, key, BLOCK_LIMIT)
-        by_band, keep = self.by_band, 1 - BAND_BLOCK_LIMIT  # inlined _append: 12 a stored entry
-        for band in decoded.bands:
-            block = by_band.get(band)
-            by_band[band] = (key,) if block is None else (*block[keep:], key)
+            _append(self.by_title, title_block, ordinal, BLOCK_LIMIT)
+        self._add_bands(ordinal, decoded.band_keys)
+
+    def _add_bands(self, ordinal: int, band_keys: Sequence[int]) -> None:
+        earlier = self.earlier_with_band
+        if not band_keys:
+            earlier.extend(_NO_BANDS)
+            return
+        newest = self.newest_with_band
+        for band_key in band_keys:
+            before = newest.setdefault(band_key, ordinal)  # one dict operation for a new key
+            if before == ordinal:
+                earlier.append(-1)
+            else:
+                earlier.append(before)
+                newest[band_key] = ordinal
 
     def remove(self, key: FeedEntryKey) -> None:
-        """Forget an entry (replaced by its new-guid self); blocks skip unknown keys."""
-        gone = self.entries.pop(key, None)
-        if gone is not None:
-            story_id = self.resolve(gone.story_id)
+        """Forget an entry (replaced by its new-guid self); blocks skip removed rows."""
+        ordinal = self.entries.pop(key, None)
+        gone = None if ordinal is None else self.rows[ordinal]
+        if ordinal is not None and gone is not None:
+            self.rows[ordinal] = None
+            story_id = self.resolve(gone[_STORY_ID])
             kept = tuple(k for k in self.entries_of_story.get(story_id, ()) if k != key)
             self.entries_of_story[story_id] = kept
 
@@ -228,29 +298,92 @@ class StoryIndex:
     def story_has_feed(self, story_id: str, feed_id: str) -> bool:
         return any(key[0] == feed_id for key in self.entries_of_story.get(story_id, ()))
 
-    def candidates(
-        self, signature: bytes, url: str | None, bands: Sequence[bytes]
-    ) -> list[FeedEntryKey]:
-        """Stored entries that may be the same story: same URL, title or text lead band."""
-        blocks: list[Block] = []
-        if url and url in self.by_url:
-            blocks.append(self.by_url[url])
-        title_block = similarity.title_block(signature, MIN_TITLE_WORDS)
-        if title_block is not None and title_block in self.by_title:
-            blocks.append(self.by_title[title_block])
-        for band in bands:
-            block = self.by_band.get(band)
-            if block:
-                blocks.append(block)
-        seen: dict[FeedEntryKey, None] = dict.fromkeys(k for b in blocks for k in b)
-        return [key for key in seen if key in self.entries]
+    def candidates(self, probe: IndexedEntry, band_keys: Sequence[int]) -> Candidates:
+        """Stored entries that may be the same story as ``probe``: same URL, title or text
+        lead band (``band_keys``).
+
+        Those of the probe's feed are all kept (the new-guid rule has no date window). Those
+        of other feeds are screened with what ``_url_or_titles`` tests first, from arrays,
+        without reading their rows (most candidates of a busy day fail here): too far apart
+        in time, other title numbers, or too few title words in common for any title rule
+        (a Jaccard of 0.5) - unless they have the same URL.
+        """
+        url = probe.canonical_url
+        same_url: Block = self.by_url.get(url, ()) if url else ()
+        found = list(same_url)
+        title_block = similarity.title_block(probe.signature, MIN_TITLE_WORDS)
+        if title_block is not None:
+            found += self.by_title.get(title_block, ())
+        if band_keys:
+            newest, earlier = self.newest_with_band, self.earlier_with_band
+            for band, band_key in enumerate(band_keys):
+                row = newest.get(band_key, -1)
+                block: list[int] = []
+                while row != -1 and len(block) < BAND_BLOCK_LIMIT:
+                    block.append(row)
+                    row = earlier[row * similarity.BANDS + band]
+                found += reversed(block)  # oldest first, as the other blocks
+        feed_id, feed_of, published_at = probe.key[0], self.feed_of, self.published_at
+        when, window = probe.published.timestamp(), LATE_COPY_DAYS.total_seconds()
+        numbers, words = hash(probe.title_numbers), len(probe.title_words)
+        bits = _title_bits(probe.title_words)
+        collisions = words - bits.bit_count()  # words sharing a bit with another
+        same_feed: list[int] = []
+        others: list[int] = []
+        for row in dict.fromkeys(found):
+            if feed_of[row] == feed_id:
+                same_feed.append(row)
+                continue
+            if row not in same_url:
+                if abs(published_at[row] - when) > window or self.numbers_key[row] != numbers:
+                    continue
+                size, its_bits = self.title_size[row], self.title_bits[row]
+                shared = (bits & its_bits).bit_count() + min(
+                    collisions, size - its_bits.bit_count()
+                )
+                if 3 * shared < size + words:  # shared: at most so many words in common
+                    continue
+            others.append(row)
+        return Candidates(same_feed, others, same_url)
 
 
-def _append(blocks: dict[Any, Block], block_key: Any, key: FeedEntryKey, limit: int) -> None:
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """What ``StoryIndex.candidates`` found: rows (removed ones included) of the entry's
+    feed and of other feeds, and the rows of the URL block (the same URL, dated any time)."""
+
+    same_feed: list[int]
+    others: list[int]
+    same_url: Block
+
+
+def _title_bits(words: Iterable[int]) -> int:
+    """A title's word hashes as a 64-bit set: two titles sharing s words share at least
+    s - (collisions within either) bits, so few shared bits rule a pair out."""
+    bits = 0
+    for word in words:
+        bits |= 1 << (word & 63)
+    return bits
+
+
+def _band_keys(minhash: bytes) -> list[int]:
+    # Keys live in one process's memory only, so its salted hash() of each band's rows will
+    # do; "+ band" keeps equal rows in two bands apart.
+    if not minhash:
+        return []
+    return [hash(minhash[start : start + _BAND_BYTES]) + band for band, start in _BAND_STARTS]
+
+
+_BAND_BYTES = 4 * similarity.PERMUTATIONS // similarity.BANDS
+_BAND_STARTS = tuple(enumerate(range(0, 4 * similarity.PERMUTATIONS, _BAND_BYTES)))
+_NO_BANDS = array("q", [-1] * similarity.BANDS)
+
+
+def _append(blocks: dict[Any, Block], block_key: Any, ordinal: int, limit: int) -> None:
     block = blocks.get(block_key, ())
     if len(block) >= limit:
         block = block[len(block) - limit + 1 :]
-    blocks[block_key] = (*block, key)
+    blocks[block_key] = (*block, ordinal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,17 +466,22 @@ def entry_change(
     return replace(new, published=published, updated=max(updated, published)), "changed"
 
 
-def verify(
-    new: IndexedEntry, old: IndexedEntry, new_signature: similarity.Signature | None = None
-) -> Verdict | None:
-    """Whether stored ``old`` (of another feed) is a copy of the story of ``new``.
+class _Titles(NamedTuple):
+    """How the titles of two entries compare, when they do not rule the pair out."""
 
-    ``new_signature``: ``new``'s decoded signature, when the caller has it already. The
-    cheap tests come first: most candidates of a big block fail on the date or the title.
-    """
-    same_url = new.canonical_url is not None and new.canonical_url == old.canonical_url
-    apart = abs(new.published - old.published)
-    if apart > LATE_COPY_DAYS and not same_url:
+    jaccard: float  # of their words
+    same: bool  # one's words are all in the other's, most of them shared
+    shortest: int  # words of the shorter title
+
+
+def _url_or_titles(
+    new: IndexedEntry, old: IndexedEntry, *, same_url: bool
+) -> Verdict | _Titles | None:
+    """Whether stored ``old`` (of another feed) may be a copy of the story of ``new``, by
+    the cheap tests: a canonical-url verdict, or how the titles compare when they do not
+    rule ``old`` out (``_text_verdict`` then decides), or None. ``same_url``: ``old`` came
+    from the URL block (the same canonical URL, not a home page)."""
+    if not same_url and abs(new.published - old.published) > LATE_COPY_DAYS:
         return None
     # One page for a series ("/webinars") is not one story: its episodes' numbers differ.
     numbers_agree = new.title_numbers == old.title_numbers
@@ -352,35 +490,45 @@ def verify(
         return Verdict("canonical url", 1.0, old.key) if numbers_agree or not both else None
     if not numbers_agree:
         return None
-    shortest = min(len(new.title_words), len(old.title_words))
-    title_jaccard = similarity.jaccard(new.title_words, old.title_words)
-    same_title = (
-        shortest >= MIN_TITLE_WORDS
-        and similarity.containment(new.title_words, old.title_words) == 1.0
-        and title_jaccard >= 0.5
-    )
-    if not same_title and (shortest < MIN_TITLE_WORDS or title_jaccard < CLOSE_TITLES):
+    words, old_words = new.title_words, old.title_words
+    shortest = min(len(words), len(old_words))
+    shared = len(set(words).intersection(old_words))  # both without repeats
+    union = len(words) + len(old_words) - shared
+    jaccard = shared / union if union else 0.0
+    same_title = shortest >= MIN_TITLE_WORDS and shared == shortest and jaccard >= 0.5
+    if not same_title and (shortest < MIN_TITLE_WORDS or jaccard < CLOSE_TITLES):
         return None
-    a = new_signature or similarity.decode(new.signature)
+    return _Titles(jaccard, same_title, shortest)
+
+
+def _text_verdict(
+    new: IndexedEntry, old: IndexedEntry, titles: _Titles, new_signature: similarity.Signature
+) -> Verdict | None:
+    """Whether ``old`` is a copy of the story of ``new``, whose titles agree (``titles``):
+    the texts' leads decide."""
     lead = similarity.decode(old.signature).lead
     text: float | None = None
-    if min(len(a.lead), len(lead)) >= MIN_LEAD_SHINGLES:
-        text = similarity.containment(a.lead, lead)
+    if min(len(new_signature.lead), len(lead)) >= MIN_LEAD_SHINGLES:
+        text = similarity.containment(new_signature.lead, lead)
     same_kind = new.kind == old.kind
+    apart = abs(new.published - old.published)
     # A long title, word for word, the same days, is one story even when each partner
     # wrote its own summary; a short one ("Smart cities news roundup") needs the text too.
-    text_agrees = text is None or text >= TITLE_TEXT_AGREES or shortest >= SPECIFIC_TITLE_WORDS
-    if same_kind and same_title and apart <= TITLE_DAYS and text_agrees:
-        score = title_jaccard if text is None else (title_jaccard + text) / 2
+    text_agrees = (
+        text is None or text >= TITLE_TEXT_AGREES or titles.shortest >= SPECIFIC_TITLE_WORDS
+    )
+    if same_kind and titles.same and apart <= TITLE_DAYS and text_agrees:
+        score = titles.jaccard if text is None else (titles.jaccard + text) / 2
         return Verdict("title", round(score, 3), old.key)
     if text is None or text < TEXT_MATCHES:
         return None
+    score = round((titles.jaccard + text) / 2, 3)
     # Kinds may differ: a feed's kind is a default (a think tank's feed carrying a press
     # release); the same title and the same text say more.
-    if same_title:
-        return Verdict("title and text", round((title_jaccard + text) / 2, 3), old.key)
+    if titles.same:
+        return Verdict("title and text", score, old.key)
     if same_kind and apart <= TEXT_DAYS:
-        return Verdict("text", round((title_jaccard + text) / 2, 3), old.key)
+        return Verdict("text", score, old.key)
     return None
 
 
@@ -435,7 +583,7 @@ def assign_stories(
         entry = listed_entry if listed_entry.signature else _with_signature(listed_entry)
         known = index.story_of(key)
         if known is not None:
-            previous = stored.get(key) or index.entries[key]
+            previous = stored.get(key) or index.entry(key)
             kept, change = entry_change(previous, entry, fetched_at)
             assignment = Assignment(kept, known, "same entry", change, 1.0)
         else:
@@ -462,7 +610,7 @@ class _Fetch:
     def assign_new_key(self, entry: Entry) -> Assignment:
         decoded = Decoded.of(entry.signature)
         probe = _indexed(entry, "", decoded)
-        candidates = self.index.candidates(probe.signature, probe.canonical_url, decoded.bands)
+        candidates = self.index.candidates(probe, decoded.band_keys)
         renamed = self._same_item_new_guid(entry, probe, candidates)
         if renamed is not None:
             return replace(renamed, decoded=decoded)
@@ -478,12 +626,13 @@ class _Fetch:
         )  # fmt: skip
 
     def _same_item_new_guid(
-        self, entry: Entry, probe: IndexedEntry, candidates: Sequence[FeedEntryKey]
+        self, entry: Entry, probe: IndexedEntry, candidates: Candidates
     ) -> Assignment | None:
-        for key in candidates:
-            if key[0] != entry.feed_id or key in self.unavailable:
+        for row in candidates.same_feed:
+            old = self.index.row(row)
+            if old is None or old.key in self.unavailable:
                 continue
-            old = self.index.entries[key]
+            key = old.key
             story_id = self.index.resolve(old.story_id)
             verdict = _same_item_new_guid(probe, old)
             if verdict is None or story_id in self.taken:
@@ -496,24 +645,25 @@ class _Fetch:
             )  # fmt: skip
         return None
 
-    def _verified_stories(
-        self, probe: IndexedEntry, candidates: Sequence[FeedEntryKey]
-    ) -> dict[str, Verdict]:
+    def _verified_stories(self, probe: IndexedEntry, candidates: Candidates) -> dict[str, Verdict]:
         """The best verdict for each story a candidate of another feed belongs to."""
-        feed_id = probe.key[0]
-        decoded = similarity.decode(probe.signature)
-        earliest, latest = probe.published - LATE_COPY_DAYS, probe.published + LATE_COPY_DAYS
+        feed_id, index = probe.key[0], self.index
+        decoded: similarity.Signature | None = None
         best: dict[str, Verdict] = {}
-        for key in candidates:
-            if key[0] == feed_id:
+        for row in candidates.others:
+            old = index.row(row)
+            same_url = row in candidates.same_url
+            found = None if old is None else _url_or_titles(probe, old, same_url=same_url)
+            if old is None or found is None:
                 continue
-            old = self.index.entries[key]
-            if not earliest <= old.published <= latest and old.canonical_url != probe.canonical_url:
-                continue  # what verify would find first, without its cost
             story_id = self.index.resolve(old.story_id)
             if story_id in self.taken or self.index.story_has_feed(story_id, feed_id):
                 continue
-            verdict = verify(probe, old, decoded)
+            if isinstance(found, Verdict):
+                verdict: Verdict | None = found
+            else:  # the texts decide; the new entry's lead is decoded once, if ever
+                decoded = decoded or similarity.decode(probe.signature)
+                verdict = _text_verdict(probe, old, found, decoded)
             if verdict is not None and (
                 story_id not in best or verdict.score > best[story_id].score
             ):
@@ -545,7 +695,7 @@ def _via(verdict: Verdict) -> str:
 
 def _indexed(entry: Entry, story_id: str, decoded: Decoded) -> IndexedEntry:
     return IndexedEntry(
-        (entry.feed_id, entry.entry_key), story_id, entry.canonical_url, entry.title_key,
+        -1, (entry.feed_id, entry.entry_key), story_id, entry.canonical_url, entry.title_key,
         entry.published, entry.updated, entry.kind, entry.content_hash,
         entry.signature, decoded.title_words, decoded.title_numbers,
     )  # fmt: skip

@@ -17,6 +17,11 @@ a pass) and stored with it, so matching never re-reads stored text:
 
 Hashes are CRC-32 of UTF-8 text: stable across processes and Python versions (``hash()``
 is salted per process), and fast (C).
+
+Signatures are stored, so every byte of them is fixed: tests/test_similarity.py pins
+digests of varied texts and keeps the straightforward token-by-token ``words`` and lead
+beside the faster code here (per-token work in C through ``map``, numpy on whole arrays,
+only the start of a long text folded), and compares them on generated texts.
 """
 
 from __future__ import annotations
@@ -27,8 +32,11 @@ import unicodedata
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import filterfalse
+from operator import add
 
 import numpy as np
+from numpy.typing import NDArray
 
 LEAD_WORDS = 120  # words of text compared when verifying a candidate
 MINHASH_WORDS = 40  # words of text hashed for candidate search (an excerpt's length)
@@ -67,6 +75,8 @@ _TRUNCATED = re.compile(
 )
 # What feeds append to an excerpt; not part of the story's text.
 _TRAILERS = ("read the full story", "continue reading", "read more", "more")
+_CHARS_PER_TOKEN = 12  # a guess with room: English text has 6-7, with its space
+_TRAILER_WORDS = tuple(trailer.split() for trailer in _TRAILERS)
 
 # Multiply-add-shift hashing of 32-bit values (Dietzfelbinger): 64-bit odd multipliers,
 # high 32 bits kept. Fixed seed: signatures are stored and must compare across runs.
@@ -76,6 +86,9 @@ _OFFSETS = _RANDOM.integers(0, 2**63, PERMUTATIONS, dtype=np.uint64)
 _MIX = tuple(  # odd 64-bit constants
     np.uint64(m) for m in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)
 )
+_HIGH = np.uint64(32)  # the shift that keeps a 64-bit product's high 32 bits
+_NO_HASHES = np.zeros(0, np.uint64)  # shared by every empty text: never written
+_NO_HASHES.flags.writeable = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,19 +120,64 @@ def words(text: str, limit: int | None = None) -> list[str]:
 
     With ``limit``, only the words of the first ``limit`` space-separated tokens.
     """
-    result: list[str] = []
-    # Split on white space first: most tokens are plain words (str methods, in C), and the
-    # regular expressions only run on the few with punctuation or unspaced scripts.
+    return _words(text, limit)[0]
+
+
+def _words(text: str, limit: int | None) -> tuple[list[str], int]:
+    """``words`` and how many tokens they came from."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     # maxsplit: the tokens past ``limit`` are never made (a long text's rest stays one string)
     tokens = folded.split() if limit is None else folded.split(maxsplit=limit)[:limit]
-    for token in tokens:
-        bare = token.strip(_EDGE_PUNCTUATION)
-        for word in (bare,) if bare.isalnum() else _WORD.findall(token):
-            if word.isascii() or _UNSPACED.search(word) is None:
-                result.append(word)
+    # A token is a word when it is all letters and digits (most are: checked in C, by map);
+    # Python only touches the others: without their edge punctuation, they may be one, else
+    # ``_WORD`` finds their words. Most of them give one word, put in the token's place.
+    whole = list(map(str.isalnum, tokens))
+    result = tokens
+    if not all(whole):
+        split: list[tuple[int, list[str]]] = []  # tokens of other than one word
+        start = 0
+        for _ in range(whole.count(False)):
+            index = whole.index(False, start)
+            start = index + 1
+            bare = tokens[index].strip(_EDGE_PUNCTUATION)
+            if bare.isalnum():
+                tokens[index] = bare
+                continue
+            found = _WORD.findall(bare)
+            if len(found) == 1:
+                tokens[index] = found[0]
             else:
-                result.extend(_split_unspaced(word))
+                split.append((index, found))
+        if split:
+            result = []
+            start = 0
+            for index, found in split:
+                result += tokens[start:index]
+                result += found
+                start = index + 1
+            result += tokens[start:]
+    if folded.isascii() or not any(map(_UNSPACED.search, filterfalse(str.isascii, result))):
+        return result, len(tokens)
+    return _with_unspaced_split(result), len(tokens)
+
+
+def _with_unspaced_split(found: list[str]) -> list[str]:
+    """``found`` with each word that has unspaced script cut by ``_split_unspaced``."""
+    search = _UNSPACED.search
+    runs = [
+        (i, run) for i, word in enumerate(found) if not word.isascii() and (run := search(word))
+    ]
+    result: list[str] = []
+    start = 0
+    for index, run in runs:
+        result += found[start:index]
+        word = found[index]
+        if run.end() - run.start() == len(word) > 1:  # all of it: its character pairs
+            result += map(add, word[:-1], word[1:])
+        else:
+            result += _split_unspaced(word)
+        start = index + 1
+    result += found[start:]
     return result
 
 
@@ -145,10 +203,6 @@ def clean_title(title: str) -> str:
     return stripped if stripped.strip() else title
 
 
-def _hash(text: str) -> int:
-    return zlib.crc32(text.encode())
-
-
 def _number_of(word: str) -> str | None:
     """The number a word holds, written one way: "03" is "3", "3,500" is "3500", "12/05"
     is "12.5"; None when it holds no digit."""
@@ -157,46 +211,82 @@ def _number_of(word: str) -> str | None:
     if _DIGIT.search(word) is None:
         return None
     parts = _NUMBER_PART.findall(_THOUSANDS.sub("", word))
-    return ".".join(str(int(part)) for part in parts)
+    return ".".join(map(str, map(int, parts)))
 
 
 def _lead_words(text: str, limit: int) -> list[str]:
     # Words are rarely longer than 30 characters: the start of a long text is enough.
-    found = words(text[: limit * 30], limit + 1)
+    head = text[: limit * 30]
+    found = None
+    if len(head) > limit * _CHARS_PER_TOKEN:
+        # Most of the head is past the first limit + 1 tokens: fold (NFKC, case) only the
+        # text up to a space that likely follows them. Folding a text cut at a space gives
+        # the start of the whole text's folding (a space stays a space, and it composes
+        # with nothing), so its first tokens are the head's when it has enough of them.
+        cut = head.rfind(" ", 0, limit * _CHARS_PER_TOKEN)
+        if cut > 0:
+            found, tokens = _words(head[:cut], limit + 1)
+            if tokens <= limit:
+                found = None  # too few: the guess cut into them
+    if found is None:
+        found = words(head, limit + 1)
     if len(found) > limit:
         return found[:limit]
     # Drop an excerpt's "Read more" and the word an ellipsis may have cut short, so they do
     # not count against containment in the full text.
     truncated = _TRUNCATED.search(text[-80:]) is not None
-    for trailer in _TRAILERS:
-        size = len(trailer.split())
-        if " ".join(found[-size:]) == trailer:
-            del found[-size:]
+    for trailer in _TRAILER_WORDS:
+        if found[-len(trailer) :] == trailer:  # words have no spaces: as their joined text
+            del found[-len(trailer) :]
             break
     return found[:-1] if truncated else found
 
 
-def _shingle_hashes(tokens: Sequence[str]) -> list[int]:
+def _shingle_hashes(tokens: Sequence[str]) -> NDArray[np.uint64]:
     """32-bit hashes of the word 3-grams of ``tokens``, in order (one hash when shorter).
 
     Each word is hashed once; a 3-gram's hash mixes its words' hashes in order with odd
     64-bit multipliers (high bits kept), which costs less than hashing joined strings.
     """
     if not tokens:
-        return []
-    ids = np.fromiter((zlib.crc32(token.encode()) for token in tokens), np.uint64, len(tokens))
+        return _NO_HASHES
+    ids = np.fromiter(map(zlib.crc32, map(str.encode, tokens)), np.uint64, len(tokens))
     if len(ids) < SHINGLE_WORDS:
         ids = np.concatenate((ids, np.zeros(SHINGLE_WORDS - len(ids), np.uint64)))
     # uint64 arithmetic wraps (mod 2**64): bits 32-63 of the exact sum, as documented.
-    mixed = ids[:-2] * _MIX[0] + ids[1:-1] * _MIX[1] + ids[2:] * _MIX[2]
-    return list((mixed >> np.uint64(32)).tolist())
+    # In place: numpy's cost here is per call and per temporary array, not per element.
+    mixed = ids[:-2] * _MIX[0]
+    mixed += ids[1:-1] * _MIX[1]
+    mixed += ids[2:] * _MIX[2]
+    mixed >>= _HIGH
+    return mixed
+
+
+def _sorted_unique(values: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """``values`` sorted without repeats (``np.unique`` costs several times more this small)."""
+    ordered = values.copy()
+    ordered.sort()
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), np.bool_)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
 
 def minhash(shingle_hashes: Sequence[int]) -> bytes:
     """MinHash of a set of 32-bit shingle hashes: PERMUTATIONS uint32, little-endian."""
-    values = np.fromiter(shingle_hashes, dtype=np.uint64, count=len(shingle_hashes))
-    hashed = (_MULTIPLIERS[:, None] * values[None, :] + _OFFSETS[:, None]) >> np.uint64(32)
-    return bytes(hashed.min(axis=1).astype("<u4").tobytes())
+    return _minhash(np.fromiter(shingle_hashes, dtype=np.uint64, count=len(shingle_hashes)))
+
+
+def _minhash(values: NDArray[np.uint64]) -> bytes:
+    # One row per value, one column per permutation: the minimum runs down contiguous rows.
+    # Keeping the high 32 bits (>> 32) commutes with the minimum, so it is done once after.
+    hashed = values[:, None] * _MULTIPLIERS
+    hashed += _OFFSETS
+    lowest = hashed.min(axis=0)
+    lowest >>= _HIGH
+    return bytes(lowest.astype("<u4").tobytes())
 
 
 def signature_of(title: str, text: str, *more_texts: str) -> bytes:
@@ -205,20 +295,27 @@ def signature_of(title: str, text: str, *more_texts: str) -> bytes:
     ``more_texts`` (a summary beside the full text) add the shingles of their leads to the
     lead set; the MinHash is of ``text`` alone.
     """
-    title_words = [
-        _number_of(w) or w if w[:1].isdecimal() else w for w in words(clean_title(title))
-    ]
-    numbers = {n for n in map(_number_of, title_words) if n is not None}
+    title_words = words(clean_title(title))
+    numbers = set()
+    if not all(map(str.isalpha, title_words)):  # else no word has a digit (most titles)
+        for index, word in enumerate(title_words):
+            number = None if word.isalpha() else _number_of(word)
+            if number is not None:
+                numbers.add(number)  # also of a word replaced by it: _number_of(number) is it
+                if word[:1].isdecimal():  # "03" is "3": the same title word
+                    title_words[index] = number
     lead = _lead_words(text, LEAD_WORDS)
     in_order = _shingle_hashes(lead)
-    hashes = set(in_order)
-    for extra in more_texts:
-        hashes.update(_shingle_hashes(_lead_words(extra, LEAD_WORDS)))
-    lead_hashes = sorted(hashes)
-    head = sorted(set(in_order[: MINHASH_WORDS - SHINGLE_WORDS + 1]))
-    mh = minhash(head) if len(lead) >= SHINGLE_WORDS + 2 else b""
-    title_hashes = sorted({_hash(w) for w in title_words})
-    number_hashes = sorted({_hash(n) for n in numbers})
+    if more_texts:
+        extras = (_shingle_hashes(_lead_words(extra, LEAD_WORDS)) for extra in more_texts)
+        lead_hashes = _sorted_unique(np.concatenate((in_order, *extras)))
+    else:
+        lead_hashes = _sorted_unique(in_order)
+    # The MinHash of the set of the first shingles: repeats do not change a minimum.
+    head = in_order[: MINHASH_WORDS - SHINGLE_WORDS + 1]
+    mh = _minhash(head) if len(lead) >= SHINGLE_WORDS + 2 else b""
+    title_hashes = sorted(set(map(zlib.crc32, map(str.encode, title_words))))
+    number_hashes = sorted(set(map(zlib.crc32, map(str.encode, numbers))))
     return b"".join(
         (
             _HEADER.pack(
@@ -230,7 +327,7 @@ def signature_of(title: str, text: str, *more_texts: str) -> bytes:
             ),
             struct.pack(f"<{len(title_hashes)}I", *title_hashes),
             struct.pack(f"<{len(number_hashes)}I", *number_hashes),
-            struct.pack(f"<{len(lead_hashes)}I", *lead_hashes),
+            lead_hashes.astype("<u4").tobytes(),
             mh,
         )
     )
@@ -253,26 +350,27 @@ def decode(signature: bytes) -> Signature:
     )
 
 
-def decode_title(signature: bytes) -> tuple[frozenset[int], frozenset[int]]:
-    """Only the title words and numbers of a stored signature (cheaper than ``decode``)."""
+def decode_title(signature: bytes) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Only the title words' and numbers' hashes of a stored signature, each sorted without
+    repeats (as stored), in tuples: cheaper than ``decode``, and the cyclic garbage collector
+    stops tracking a tuple of ints (it tracks every set), which matters in an index of
+    100,000 entries."""
     if not signature:
-        return EMPTY.title_words, EMPTY.title_numbers
+        return (), ()
     _, n_title, n_numbers, *_ = _HEADER.unpack_from(signature)
     values = struct.unpack_from(f"<{n_title + n_numbers}I", signature, _HEADER.size)
-    # Most titles have no number: share one empty set (the index keeps one per entry).
-    numbers = frozenset(values[n_title:]) if n_numbers else EMPTY.title_numbers
-    return frozenset(values[:n_title]), numbers
+    return values[:n_title], values[n_title:]
 
 
-def bands(signature: bytes) -> list[bytes]:
-    """LSH keys of a stored signature (``Signature.bands``) without decoding the rest."""
+def minhash_of(signature: bytes) -> bytes:
+    """The MinHash of a stored signature (``Signature.minhash``) without decoding the rest."""
     if not signature:
-        return []
+        return b""
     _, n_title, n_numbers, n_lead, has_minhash = _HEADER.unpack_from(signature)
     if not has_minhash:
-        return []
+        return b""
     start = _HEADER.size + 4 * (n_title + n_numbers + n_lead)
-    return _bands_of(signature[start : start + 4 * PERMUTATIONS])
+    return signature[start : start + 4 * PERMUTATIONS]
 
 
 def title_block(signature: bytes, min_words: int) -> bytes | None:
@@ -301,13 +399,13 @@ __all__ = [
     "EMPTY",
     "LEAD_WORDS",
     "Signature",
-    "bands",
     "clean_title",
     "containment",
     "decode",
     "decode_title",
     "jaccard",
     "minhash",
+    "minhash_of",
     "signature_of",
     "title_block",
     "words",

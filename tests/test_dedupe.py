@@ -428,3 +428,43 @@ def test_a_new_item_on_an_old_items_page_is_a_new_story() -> None:
     fixed = texted("hub", "w4-new", "Smart Mobility Webinar #4 (updated)", RELEASE, link=page)
     [again] = run([fixed], index)
     assert again.story_id == four.story_id and again.replaces == ("hub", "w4")
+
+
+def test_an_entry_seen_again_is_indexed_once() -> None:
+    # Every entry of a changed feed body is recorded again; it used to be added again too,
+    # and six polls of a busy feed pushed other partners' entries out of the LSH blocks.
+    index = StoryIndex()
+    member = "Member cities to share case studies and news"
+    [original] = run([texted("b", "y", member, RELEASE)], index)
+    [unrelated] = run([texted("a", "x", "Almaty street lights cut energy bill", RELEASE)], index)
+    assert unrelated.story_id != original.story_id
+    for _ in range(6):
+        [again] = run([texted("a", "x", "Almaty street lights cut energy bill", RELEASE)], index)
+        assert again.rule == "same entry"
+    assert index.entries_of_story[unrelated.story_id] == (("a", "x"),)
+    # found through the text's LSH bands only (another title, another link)
+    [copy] = run([texted("c", "z", "Member cities to share their case studies", RELEASE)], index)
+    assert copy.story_id == original.story_id and copy.rule == "text"
+
+
+def test_an_entry_whose_text_changed_is_indexed_by_its_new_text() -> None:
+    index = StoryIndex()
+    [first] = run([texted("a", "x", "Member cities to share case studies and news", OTHER)], index)
+    [changed] = run(
+        [texted("a", "x", "Member cities to share case studies and news", RELEASE)], index
+    )
+    assert changed.story_id == first.story_id and changed.change == "changed"
+    assert index.entries_of_story[first.story_id] == (("a", "x"),)
+    [copy] = run([texted("c", "z", "Member cities to share their case studies", RELEASE)], index)
+    assert copy.story_id == first.story_id and copy.rule == "text"
+
+
+def test_home_page_link_is_no_canonical_url_match() -> None:
+    # A home page says nothing about which story an entry is (the URL blocks skip them);
+    # two partners' items with the site's address as link used to merge as "canonical url"
+    # as soon as their texts shared an LSH band.
+    index = StoryIndex()
+    link = "https://partner.example/"
+    [a] = run([texted("x", "1", "Seoul opens a digital twin", RELEASE, link=link)], index)
+    [b] = run([texted("y", "2", "Busan budget for sensors", RELEASE, link=link)], index)
+    assert b.story_id != a.story_id

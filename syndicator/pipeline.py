@@ -30,6 +30,8 @@ from syndicator.parse import ParseError
 from syndicator.prepare import PrepareJob, Preparer, prepare
 from syndicator.publish import (
     RENDERER_DIGEST,
+    BackgroundWriter,
+    EntryCache,
     WriteReport,
     partner_file,
     read_fingerprints,
@@ -161,16 +163,31 @@ def run_pass(
                 pool_per_client=FETCH_POOL_PER_CLIENT,
             )
         )
-        # Matching needs every stored entry; a pass where nothing changed needs none.
-        changed = any(result.outcome == "ok" for result in results)
-        index = load_story_index(store) if changed else StoryIndex()
-        context = PassContext(store, index, story_id_authority(config), preparer)
-        reports = []
-        for feed, result in zip(feeds, results, strict=True):
-            report = apply_fetch(feed, result, states.get(feed.id), context)
-            _log_report(report)
-            reports.append(report)
-    return PassReport(feeds=tuple(reports), published=publish_from_store(config, store))
+        reports = _apply_fetches(config, store, feeds, results, states=states, preparer=preparer)
+    return PassReport(feeds=reports, published=publish_from_store(config, store))
+
+
+def _apply_fetches(
+    config: Config,
+    store: Store,
+    feeds: Sequence[FeedConfig],
+    results: Sequence[FetchResult],
+    *,
+    states: Mapping[str, FeedState],
+    preparer: Preparer,
+) -> tuple[FeedReport, ...]:
+    """Store every feed's fetch, in the order given. The story index lives only as long as
+    this call: publishing, after it, does not need the index's memory too."""
+    # Matching needs every stored entry; a pass where nothing changed needs none.
+    changed = any(result.outcome == "ok" for result in results)
+    index = load_story_index(store) if changed else StoryIndex()
+    context = PassContext(store, index, story_id_authority(config), preparer)
+    reports = []
+    for feed, result in zip(feeds, results, strict=True):
+        report = apply_fetch(feed, result, states.get(feed.id), context)
+        _log_report(report)
+        reports.append(report)
+    return tuple(reports)
 
 
 def load_story_index(store: Store) -> StoryIndex:
@@ -544,19 +561,35 @@ def publish_from_store(config: Config, store: Store, *, now: datetime | None = N
         if feed_id not in unchanged
     }
     enabled = [credit[feed_id] for feed_id in feed_ids]
-    files = render_all(
-        config.site, stories, enabled, now=moment, partner_stories={}, partner_files=()
-    )
-    reports = [write_output(output, files, remove_stale=False)]
-    # Partner files a few partners at a time: together they hold every stored story, so a
-    # cold pass of 1,000 feeds would otherwise hold all 50,000 in memory at once.
-    changed = sorted(selections)
-    for start in range(0, len(changed), PARTNER_FILES_AT_ONCE):
-        chunk = {f: selections[f] for f in changed[start : start + PARTNER_FILES_AT_ONCE]}
-        by_partner = load_partner_stories(config, store, credit, stories, chunk)
-        part = render_partner_files(config.site, [credit[f] for f in chunk], by_partner)
-        reports.append(write_output(output, part, remove_stale=False))
-    current = [*files, *(partner_file(feed_id) for feed_id in feed_ids)]
+    # A story of the merged feeds in a partner's file (its shown copy is that partner's) is
+    # the same object there: its entry is rendered once (publish.EntryCache).
+    cache = EntryCache()
+    # Files are written in a thread while the next ones render (publish.BackgroundWriter).
+    with BackgroundWriter(output) as writer:
+        merged = list(  # the names only: the bytes go once they are written
+            render_all(
+                config.site,
+                stories,
+                enabled,
+                now=moment,
+                partner_stories={},
+                partner_files=(),
+                cache=cache,
+                on_files=writer.submit,
+            )
+        )
+        # Partner files a few partners at a time: together they hold every stored story, so
+        # a cold pass of 1,000 feeds would otherwise hold all 50,000 in memory at once.
+        changed = sorted(selections)
+        for start in range(0, len(changed), PARTNER_FILES_AT_ONCE):
+            chunk = {f: selections[f] for f in changed[start : start + PARTNER_FILES_AT_ONCE]}
+            by_partner = load_partner_stories(config, store, credit, stories, chunk)
+            chunk_partners = [credit[f] for f in chunk]
+            writer.submit(
+                render_partner_files(config.site, chunk_partners, by_partner, cache=cache)
+            )
+    reports = writer.reports
+    current = [*merged, *(partner_file(feed_id) for feed_id in feed_ids)]
     removed = write_output(output, {}, keep=current).removed  # tags and partners gone
     written = {name for r in reports for name in r.written}
     report = WriteReport(

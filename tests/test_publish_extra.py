@@ -21,14 +21,17 @@ import icalendar
 import lxml.html
 import pytest
 from feed_validator import validate_feed_files
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from partner_server import PartnerServer
 from published_checks import check_published_folder
 
 from syndicator import pipeline, publish
-from syndicator.config import SiteConfig, load_config
+from syndicator.config import Config, SiteConfig, load_config
 from syndicator.dedupe import assign_stories
-from syndicator.model import Credit, Entry, Event, FeedState, Kind, Partner, Story
+from syndicator.model import Credit, Enclosure, Entry, Event, FeedState, Kind, Partner, Story
+from syndicator.normalize import xml_safe
 from syndicator.pipeline import load_stories, partners, publish_from_store
 from syndicator.publish import (
     FINGERPRINTS,
@@ -609,9 +612,9 @@ def test_partner_files_are_rendered_again_only_when_what_they_show_changed(
         rendered: list[str] = []
         real_render = publish.render_partner_files
 
-        def spy(site: Any, partners: list[Partner], stories: Any) -> dict[str, bytes]:
+        def spy(site: Any, partners: list[Partner], stories: Any, **kw: Any) -> dict[str, bytes]:
             rendered.extend(sorted(p.feed_id for p in partners))
-            return real_render(site, partners, stories)
+            return real_render(site, partners, stories, **kw)
 
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(pipeline, "render_partner_files", spy)
@@ -664,3 +667,268 @@ def test_partner_files_published_a_few_at_a_time_are_the_same_files(tmp_path: Pa
             if p.is_file() and not p.name.startswith(".")
         }
     assert published[2] == published[50] and len(published[2]) >= 20
+
+
+# --- speed without a byte changed: entries written as text, reused, written in a thread --------
+
+# What publish.py rendered each entry with before it wrote them as text: lxml element trees.
+# The text writers must give these bytes, for every story.
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_DC_NS = "http://purl.org/dc/elements/1.1/"
+_CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
+_RSS_ITEM_NSMAP = {"dc": _DC_NS, "content": _CONTENT_NS}
+_RSS_ITEM_START = etree.tostring(etree.Element("item", nsmap=_RSS_ITEM_NSMAP), encoding="UTF-8")
+_RSS_ITEM_START = _RSS_ITEM_START.removesuffix(b"/>") + b">"
+
+
+def lxml_atom_entry(item: Story) -> bytes:
+    entry = etree.Element("entry")
+    if item.language:
+        entry.set(_XML_LANG, item.language)
+    etree.SubElement(entry, "id").text = item.story_id
+    etree.SubElement(entry, "title", type="text").text = item.title
+    etree.SubElement(entry, "updated").text = item.updated.isoformat()
+    etree.SubElement(entry, "published").text = item.published.isoformat()
+    for name in item.authors:
+        etree.SubElement(etree.SubElement(entry, "author"), "name").text = name
+    for attributes in publish._atom_links(item):
+        etree.SubElement(entry, "link", attributes)
+    for term in item.categories:
+        etree.SubElement(entry, "category", term=term)
+    summary, content = publish._summary_and_content(item)
+    if summary:
+        etree.SubElement(entry, "summary", type="html").text = summary
+    if content is not None:
+        etree.SubElement(entry, "content", type="html").text = content
+    partner = item.source
+    source = etree.SubElement(entry, "source")
+    if partner.feed_url:
+        etree.SubElement(source, "id").text = partner.feed_url
+    etree.SubElement(source, "title", type="text").text = partner.name
+    if partner.feed_url:
+        etree.SubElement(source, "link", rel="self", href=partner.feed_url)
+    if partner.site_url:
+        etree.SubElement(source, "link", rel="alternate", type="text/html", href=partner.site_url)
+    etree.SubElement(source, "updated").text = item.updated.isoformat()
+    return etree.tostring(entry, encoding="UTF-8", pretty_print=True)
+
+
+def lxml_rss_item(item: Story) -> bytes:
+    element = etree.Element("item", nsmap=_RSS_ITEM_NSMAP)
+    etree.SubElement(element, "title").text = item.title
+    if item.link:
+        etree.SubElement(element, "link").text = item.link
+    summary, content = publish._summary_and_content(item)
+    description = summary or content
+    if description:
+        etree.SubElement(element, "description").text = description
+    if summary and content is not None:
+        etree.SubElement(element, f"{{{_CONTENT_NS}}}encoded").text = content
+    for name in item.authors:
+        etree.SubElement(element, f"{{{_DC_NS}}}creator").text = name
+    for term in item.categories:
+        etree.SubElement(element, "category").text = term
+    etree.SubElement(element, "guid", isPermaLink="false").text = item.story_id
+    if item.enclosures:
+        first = item.enclosures[0]
+        attributes = {"url": first.url, "length": str(first.length or 0), "type": first.type}
+        etree.SubElement(element, "enclosure", attributes)
+    etree.SubElement(element, "pubDate").text = publish._rfc822(item.published)
+    if item.source.feed_url:
+        etree.SubElement(element, "source", url=item.source.feed_url).text = item.source.name
+    data = etree.tostring(element, encoding="UTF-8", pretty_print=True)
+    assert data.startswith(_RSS_ITEM_START)
+    return b"<item>" + data[len(_RSS_ITEM_START) :]
+
+
+# Everything libxml2 escapes or keeps: markup, quotes, CR/LF/tab, CDATA ends, characters XML
+# forbids (cleaned away first), other scripts, astral characters, C1 controls, U+2028.
+_AWKWARD = [
+    "",
+    " ",
+    "a & b < c > d",
+    "\"quoted\" and 'single'",
+    "line\r\nbreak\rcr\ttab\n",
+    "]]> &amp; &#13; &lt;",
+    "<p>Already <b>HTML</b> &amp; more</p>",
+    "Zürich — “issue” 스마트 城市 😀",
+    "\x01\x08\x0b\x0c\x1f\ud800\ufffe\uffff gone",
+    "\x7f\x85\u2028\u00a0kept",
+]
+_awkward_text = st.one_of(st.sampled_from(_AWKWARD), st.text(max_size=20))
+_url = st.one_of(
+    st.none(), st.sampled_from(['https://e.example/a?x=1&y="2"', "http://e.example/<b>"])
+)
+_partner = st.builds(
+    Partner,
+    feed_id=st.sampled_from(["p1", "p2"]),
+    name=_awkward_text,
+    feed_url=st.one_of(st.just(""), st.sampled_from(["https://p.example/feed?a=1&b=2"])),
+    site_url=_url,
+)
+_moment = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.just(UTC)
+)
+
+
+@st.composite
+def awkward_stories(draw: st.DrawFn) -> Story:
+    source = draw(_partner)
+    others = draw(st.lists(_partner, max_size=2))
+    start = draw(_moment)
+    return Story(
+        story_id=draw(st.sampled_from(["tag:feeds.example.org,2026:s/1", "urn:x&<y>"])),
+        kind=draw(st.sampled_from(["article", "webinar"])),
+        title=draw(_awkward_text),
+        link=draw(_url),
+        summary=draw(_awkward_text),
+        content=draw(_awkward_text),
+        published=draw(_moment),
+        updated=draw(_moment),
+        authors=tuple(draw(st.lists(_awkward_text, max_size=2))),
+        categories=tuple(draw(st.lists(_awkward_text, max_size=2))),
+        enclosures=tuple(
+            draw(
+                st.lists(
+                    st.builds(
+                        Enclosure,
+                        url=st.sampled_from(["https://e.example/a.mp3?x=1&y=2", "ftp://no"]),
+                        type=_awkward_text,
+                        length=st.one_of(st.none(), st.integers(0, 10**9)),
+                    ),
+                    max_size=2,
+                )
+            )
+        ),
+        thumbnail=None,
+        language=draw(st.sampled_from([None, "en", "ko-KR", "not a tag"])),
+        source=source,
+        also_published_by=tuple(others),
+        other_copies=tuple(Credit(p, draw(_url)) for p in others) if draw(st.booleans()) else (),
+        event=Event(start, None, draw(st.sampled_from([None, "Europe/Berlin"])), "test"),
+        tags=(),
+    )
+
+
+@given(awkward_stories())
+@settings(max_examples=300, deadline=None, database=None)
+def test_entries_written_as_text_are_the_bytes_lxml_wrote(item: Story) -> None:
+    clean = publish._safe_story(item)  # what the renderers get
+    assert publish._atom_entry(clean) == lxml_atom_entry(clean)
+    assert publish._rss_item(clean) == lxml_rss_item(clean)
+
+
+def test_a_story_id_xml_cannot_hold_raises_as_lxml_did() -> None:
+    bad = publish._safe_story(story(1, NOW, story_id="tag:x,2026:\x01"))
+    with pytest.raises(ValueError):
+        lxml_atom_entry(bad)
+    with pytest.raises(ValueError, match="not XML-compatible"):
+        publish._atom_entry(bad)
+    with pytest.raises(ValueError, match="not XML-compatible"):
+        publish._rss_item(bad)
+
+
+def test_the_fast_xml_text_check_lets_through_only_what_xml_allows() -> None:
+    # publish._xml_text skips xml_safe for printable text: every printable character of
+    # Unicode must be one XML allows, and anything else still goes through xml_safe.
+    printable = "".join(chr(c) for c in range(0x110000) if chr(c).isprintable())
+    assert xml_safe(printable) == printable
+    for text in _AWKWARD:
+        assert publish._xml_text(text) == xml_safe(text)
+
+
+def two_partner_store(folder: Path) -> Config:
+    """Three feeds; a story carried by a and b (same page), each with its own title."""
+    feeds = [f"  - {{id: {f}, url: 'https://{f}.example/rss', tags: [news]}}" for f in "abc"]
+    config = load_config(write_feeds_yaml(folder, 10, feeds))
+    shared = "https://shared.example/story"
+    entries = [
+        entry("a", 1, NOW - timedelta(hours=3), canonical_url=shared, link=shared, title="A's"),
+        entry("b", 1, NOW - timedelta(hours=2), canonical_url=shared, link=shared, title="B's"),
+        *(entry(f, n, NOW - timedelta(hours=n + 4)) for f in "abc" for n in range(2, 5)),
+    ]
+    with Store(config.storage.database) as store:
+        store_entries(store, entries, NOW)
+        assert store.counts()["stories"] == 10  # the shared story is one
+    return config
+
+
+def test_publish_from_store_writes_the_bytes_of_one_uncached_render(tmp_path: Path) -> None:
+    # publish_from_store renders partner files one at a time here, reusing the entries of
+    # the merged feeds (publish.EntryCache) and writing in a thread: the bytes must be those
+    # of one render_all call without any of that, and each partner shows its own copy.
+    config = two_partner_store(tmp_path)
+    out = config.storage.output_dir
+    with Store(config.storage.database) as store, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "PARTNER_FILES_AT_ONCE", 1)
+        report = publish_from_store(config, store, now=NOW)
+        credit = partners(config, store.feed_states())
+        stories = load_stories(config, store, credit, now=NOW)
+        selections = {
+            feed_id: [story_id for story_id, _ in listed]
+            for feed_id, listed in store.feed_story_versions(["a", "b", "c"], 10).items()
+        }
+        by_partner = pipeline.load_partner_stories(config, store, credit, stories, selections)
+    enabled = [credit[f] for f in "abc"]
+    expected = render_all(config.site, stories, enabled, now=NOW, partner_stories=by_partner)
+    on_disk = {name: (out / name).read_bytes() for name in expected}
+    assert on_disk == expected
+    assert set(report.written) == set(expected)
+    assert b'<title type="text">A\'s</title>' in expected["partners/a.atom"]
+    assert b'<title type="text">B\'s</title>' in expected["partners/b.atom"]
+    assert b"B's" not in expected["partners/a.atom"] and b"A's" not in expected["partners/b.atom"]
+
+
+def test_partner_files_reuse_cached_entries_and_add_none(tmp_path: Path) -> None:
+    mine = story(1, NOW, SCW)
+    wego_view = dataclasses.replace(mine, title="WeGO's own", source=WEGO)
+    cache = publish.EntryCache()
+    render_all(SITE, [mine], PARTNERS, now=NOW, partner_stories={}, partner_files=(), cache=cache)
+    cached = dict(cache.atom)
+    assert len(cached) == 1
+    chosen = {"scw-news": [mine], "wego-news": [wego_view]}
+    with_cache = publish.render_partner_files(SITE, [SCW, WEGO], chosen, cache=cache)
+    assert with_cache == publish.render_partner_files(SITE, [SCW, WEGO], chosen)
+    assert cache.atom == cached  # what partner files render alone is not kept
+    assert b"WeGO's own" in with_cache["partners/wego-news.atom"]
+
+
+def test_render_all_hands_each_file_over_once_as_it_is_rendered() -> None:
+    handed: list[str] = []
+    files = render_all(SITE, WEBINARS, PARTNERS, now=NOW, on_files=handed.extend)
+    assert sorted(handed) == sorted(files) and len(handed) == len(set(handed))
+    assert handed[:3] == ["all.atom", "all.rss", "all.json"]
+
+
+def test_background_writer_writes_in_order_and_reports(tmp_path: Path) -> None:
+    (tmp_path / ".x.atom.tmp-left").write_bytes(b"crash leftover")
+    with publish.BackgroundWriter(tmp_path) as writer:
+        writer.submit({"a.atom": b"1", "partners/p.atom": b"2"})
+        writer.submit({"a.atom": b"1", "b.atom": b"3"})  # a.atom: the same bytes again
+    assert [(r.written, r.unchanged) for r in writer.reports] == [
+        (("a.atom", "partners/p.atom"), ()),
+        (("b.atom",), ("a.atom",)),
+    ]
+    assert (tmp_path / "partners/p.atom").read_bytes() == b"2"
+    assert not (tmp_path / ".x.atom.tmp-left").exists()
+
+
+def test_background_writer_stops_at_the_first_error_and_raises_it(tmp_path: Path) -> None:
+    (tmp_path / "all.atom").mkdir()  # cannot be replaced by a file
+    writer = publish.BackgroundWriter(tmp_path)
+    with pytest.raises(publish.PublishError, match=r"all\.atom"), writer:
+        writer.submit({"all.atom": b"<feed/>"})
+        writer.submit({"later.atom": b"<feed/>"})
+    assert not (tmp_path / "later.atom").exists()
+    assert not [p for p in tmp_path.iterdir() if ".tmp-" in p.name]
+
+
+def test_background_writer_finishes_what_was_submitted_when_the_caller_fails(
+    tmp_path: Path,
+) -> None:
+    writer = publish.BackgroundWriter(tmp_path)
+    with pytest.raises(RuntimeError, match="render failed"), writer:
+        writer.submit({"all.atom": b"<feed/>"})
+        raise RuntimeError("render failed")
+    assert (tmp_path / "all.atom").read_bytes() == b"<feed/>"
+    assert not writer._thread.is_alive()

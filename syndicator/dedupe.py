@@ -308,34 +308,39 @@ class StoryIndex:
         in time, other title numbers, or too few title words in common for any title rule
         (a Jaccard of 0.5) - unless they have the same URL.
         """
+        # feed_of holds interned ids, so ``is`` compares them (most rows: another feed)
+        feed_id, feed_of, published_at = sys.intern(probe.key[0]), self.feed_of, self.published_at
+        when, window = probe.published.timestamp(), LATE_COPY_DAYS.total_seconds()
+        earliest, latest = when - window, when + window
         url = probe.canonical_url
         same_url: Block = self.by_url.get(url, ()) if url else ()
-        found = list(same_url)
+        found = dict.fromkeys(same_url)  # each row once, in the order first found
         title_block = similarity.title_block(probe.signature, MIN_TITLE_WORDS)
         if title_block is not None:
-            found += self.by_title.get(title_block, ())
-        if band_keys:
-            newest, earlier = self.newest_with_band, self.earlier_with_band
-            for band, band_key in enumerate(band_keys):
-                row = newest.get(band_key, -1)
-                block: list[int] = []
-                while row != -1 and len(block) < BAND_BLOCK_LIMIT:
-                    block.append(row)
-                    row = earlier[row * similarity.BANDS + band]
-                found += reversed(block)  # oldest first, as the other blocks
-        feed_id, feed_of, published_at = probe.key[0], self.feed_of, self.published_at
-        when, window = probe.published.timestamp(), LATE_COPY_DAYS.total_seconds()
+            found.update(dict.fromkeys(self.by_title.get(title_block, ())))
+        newest, earlier, bands = self.newest_with_band, self.earlier_with_band, similarity.BANDS
+        for band, band_key in enumerate(band_keys):
+            row = newest.get(band_key, -1)
+            for _ in range(BAND_BLOCK_LIMIT):  # the newest rows with the band, newest first
+                if row == -1:
+                    break
+                # In a big index most are another feed's, months away: not even noted.
+                if feed_of[row] is feed_id or earliest <= published_at[row] <= latest:
+                    found[row] = None
+                row = earlier[row * bands + band]
         numbers, words = hash(probe.title_numbers), len(probe.title_words)
         bits = _title_bits(probe.title_words)
         collisions = words - bits.bit_count()  # words sharing a bit with another
         same_feed: list[int] = []
         others: list[int] = []
-        for row in dict.fromkeys(found):
-            if feed_of[row] == feed_id:
+        for row in found:
+            if feed_of[row] is feed_id:
                 same_feed.append(row)
                 continue
             if row not in same_url:
-                if abs(published_at[row] - when) > window or self.numbers_key[row] != numbers:
+                if not earliest <= published_at[row] <= latest:
+                    continue
+                if self.numbers_key[row] != numbers:
                     continue
                 size, its_bits = self.title_size[row], self.title_bits[row]
                 shared = (bits & its_bits).bit_count() + min(

@@ -199,9 +199,17 @@ def test_permanent_redirect_is_followed_and_reported(scenario: Scenario) -> None
 # --- the running server -------------------------------------------------------------------
 
 
+SERVED_FILES = ("/all.atom", "/all.rss", "/all.json", "/articles.json", "/webinars.atom")
+
+
 def published(scenario: Scenario) -> None:
-    scenario.service.wait_for(
-        lambda: b"Steady one" in scenario.service.get("/all.atom").body, "a publish"
+    service = scenario.service
+    service.wait_for(lambda: b"Steady one" in service.get("/all.atom").body, "a publish")
+    # A publish writes its files one after another (all.* first, in a thread while the
+    # rest render): wait for the rest of the first publish too.
+    service.wait_for(
+        lambda: all(service.get(path).status == 200 for path in SERVED_FILES),
+        "every file of the first publish",
     )
 
 

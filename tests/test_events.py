@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, settings
+from fuzzing import fuzz_settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from syndicator.events import (
@@ -241,12 +241,7 @@ def test_parse_reads_the_json_feed_event_extension() -> None:
 
 # --------------------------------------------------------------------------- any input
 
-FUZZ = settings(
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")),
-    deadline=None,
-    database=None,  # no .hypothesis/ folder in the work tree
-    derandomize=os.environ.get("CI") == "true",  # as tests/test_fuzz.py
-)
+FUZZ = fuzz_settings(300)
 _PIECES = st.sampled_from(
     [
         "12",

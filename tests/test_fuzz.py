@@ -9,7 +9,7 @@ For arbitrary bytes, arbitrary feed documents built from hostile field values, a
   attribute, no ``javascript:``/``data:`` URL, in the files or in the HTML inside them
   (tests/published_checks.py).
 
-``MAX_EXAMPLES`` examples per test (``FUZZ_EXAMPLES`` overrides it, e.g. for a long run);
+200 examples per test (``FUZZ_EXAMPLES`` overrides it, e.g. for a long run);
 with ``CI=true`` the examples are derandomized so a CI failure reproduces.
 """
 
@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import html
 import json
-import os
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, example, given, settings
+from fuzzing import fuzz_settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from published_checks import check_published_file
 
@@ -33,16 +33,7 @@ from syndicator.normalize import FeedContext, normalize_entries
 from syndicator.parse import ParseError, parse_feed
 from syndicator.publish import render_all
 
-MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
-FUZZ = settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    database=None,  # no .hypothesis/ folder in the work tree; failures print their example
-    # CI explores a fixed sequence so a red build is reproducible (Hypothesis' advice for
-    # CI); developer runs explore new random examples every time.
-    derandomize=os.environ.get("CI") == "true",
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(200, slow_examples=True)
 FETCHED = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 URL = "https://partner.example.org/feed.xml"
 SITE = SiteConfig(title="Fuzz Digest", url="https://feeds.example.org/", max_items=50)

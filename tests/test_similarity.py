@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import unicodedata
 
 import pytest
-from hypothesis import given, settings
+from fuzzing import fuzz_settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from syndicator import similarity
@@ -200,12 +200,7 @@ def test_lead_words_of_the_varied_texts_are_the_reference_ones() -> None:
             )
 
 
-FUZZ = settings(
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")),
-    deadline=None,
-    database=None,  # no .hypothesis/ folder in the work tree
-    derandomize=os.environ.get("CI") == "true",  # as tests/test_fuzz.py
-)
+FUZZ = fuzz_settings(300)
 # What makes words differ: white space of any kind, edge punctuation, number separators,
 # letters beside digits, unspaced scripts (and what NFKC or case folding turns into them).
 _CHARACTERS = st.sampled_from(

@@ -362,7 +362,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     folder = demo.demo_folder(args.dir)
-    partner_server = demo.start_partner_server()
+    partner_server = demo.start_partner_server(folder)
     try:
         sock = demo.output_socket(folder, args.host, args.port)
     except OSError as error:

@@ -10,9 +10,11 @@ dedupe at work.
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import tempfile
 import threading
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
@@ -49,9 +51,71 @@ class _PartnerFiles(SimpleHTTPRequestHandler):
         log.debug("demo partner: %s", format % args)
 
 
-def start_partner_server() -> ThreadingHTTPServer:
-    """Serve the sample partner feeds on 127.0.0.1, on a free port, in a thread."""
-    handler = partial(_PartnerFiles, directory=str(demo_feeds_dir()))
+# The sample feeds' dates were written in the week of this day; the demo moves them on by
+# whole weeks (weekdays stay right), so its webinars are always just ahead, whenever it runs.
+WRITTEN_IN_WEEK_OF = date(2026, 11, 25)
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+_SHORT_MONTHS = tuple(month[:3] for month in _MONTHS)
+_ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")  # also inside ids
+_RFC_822_DATE = re.compile(
+    rf"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{{2}}) ({'|'.join(_SHORT_MONTHS)}) (\d{{4}})\b"
+)
+_WRITTEN_DATE = re.compile(
+    rf"\b(?:{'|'.join(_DAYS)}) (\d{{1,2}}) ({'|'.join(_MONTHS)}) (\d{{4}})\b"
+)
+
+
+def weeks_to_shift(today: date) -> int:
+    """Whole weeks from the week the sample feeds were written to ``today``'s (0 before)."""
+    return max(0, (today - WRITTEN_IN_WEEK_OF).days // 7)
+
+
+def shift_dates(text: str, days: int) -> str:
+    """A sample feed with its dates ``days`` later: ISO dates (also inside ids), RFC 822
+    dates and written ones ("Thursday 10 December 2026"), weekdays recomputed."""
+    if not days:
+        return text
+    later = timedelta(days=days)
+
+    def iso(match: re.Match[str]) -> str:
+        year, month, day = map(int, match.groups())
+        return (date(year, month, day) + later).isoformat()
+
+    def rfc_822(match: re.Match[str]) -> str:
+        day, month, year = match.groups()
+        moved = date(int(year), _SHORT_MONTHS.index(month) + 1, int(day)) + later
+        weekday, short_month = _DAYS[moved.weekday()][:3], _SHORT_MONTHS[moved.month - 1]
+        return f"{weekday}, {moved.day:02d} {short_month} {moved.year}"
+
+    def written(match: re.Match[str]) -> str:
+        day, month, year = match.groups()
+        moved = date(int(year), _MONTHS.index(month) + 1, int(day)) + later
+        return f"{_DAYS[moved.weekday()]} {moved.day} {_MONTHS[moved.month - 1]} {moved.year}"
+
+    text = _ISO_DATE.sub(iso, text)
+    text = _RFC_822_DATE.sub(rfc_822, text)
+    return _WRITTEN_DATE.sub(written, text)
+
+
+def write_partner_files(folder: Path, today: date | None = None) -> Path:
+    """The sample feeds, their dates moved on to ``today``'s week, in ``folder``/partners."""
+    days = 7 * weeks_to_shift(today or datetime.now(UTC).date())
+    partners = folder / "partners"
+    partners.mkdir(parents=True, exist_ok=True)
+    for _, file_name, *_ in DEMO_FEEDS:
+        text = (demo_feeds_dir() / file_name).read_text(encoding="utf-8")
+        (partners / file_name).write_text(shift_dates(text, days), encoding="utf-8")
+    return partners
+
+
+def start_partner_server(folder: Path) -> ThreadingHTTPServer:
+    """Serve the sample partner feeds (``write_partner_files``) on 127.0.0.1, on a free
+    port, in a thread."""
+    handler = partial(_PartnerFiles, directory=str(write_partner_files(folder)))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="demo partners", daemon=True).start()

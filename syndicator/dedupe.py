@@ -179,7 +179,9 @@ class StoryIndex:
             story_id = self.merged_into[story_id]
         return story_id
 
-    def add(self, entry: Entry, story_id: str, decoded: Decoded | None = None) -> None:
+    def add(
+        self, entry: Entry, story_id: str, decoded: Decoded | None = None, *, new: bool = False
+    ) -> None:
         self.add_stored(
             (entry.feed_id, entry.entry_key),
             story_id,
@@ -191,6 +193,7 @@ class StoryIndex:
             content_hash=entry.content_hash,
             signature=entry.signature or signature_of(entry),
             decoded=decoded,
+            new=new,
         )
 
     def add_stored(
@@ -206,9 +209,12 @@ class StoryIndex:
         content_hash: str,
         signature: bytes,
         decoded: Decoded | None = None,
+        new: bool = False,
     ) -> None:
+        """Index an entry. ``new``: the caller knows ``key`` is not indexed yet (an entry
+        ``assign_stories`` did not find), which saves looking it up."""
         story_id = self.resolve(story_id)
-        known = self.entry(key)
+        known = None if new else self.entry(key)
         if known is not None:
             # An entry seen again (every entry of a changed feed body is): what matching
             # looks it up by unchanged, its row is updated in place; else it is re-added, so
@@ -290,7 +296,9 @@ class StoryIndex:
                 self.remove(assignment.replaces)
             for alias in assignment.merges:
                 self.merge(alias, assignment.story_id)
-            self.add(assignment.entry, assignment.story_id, assignment.decoded)
+            # Only "same entry" is an entry the index holds (a fetch's keys are distinct).
+            new = assignment.rule != "same entry"
+            self.add(assignment.entry, assignment.story_id, assignment.decoded, new=new)
 
     def feeds_of_story(self, story_id: str) -> set[str]:
         return {key[0] for key in self.entries_of_story.get(story_id, ())}
@@ -817,12 +825,17 @@ def cluster_entries(
     Story ids follow merges: an entry of a story merged later gets the id that was kept.
     """
     index = StoryIndex()
-    assigned: dict[FeedEntryKey, str] = {}
+    replaced: dict[FeedEntryKey, str] = {}  # keys a new guid took over: no longer indexed
     for batch in batches:
         when = fetched_at or max(
             (e.published for e in batch), default=datetime(2026, 1, 1, tzinfo=UTC)
         )
         assignments = assign_stories(batch, index, {}, authority=authority, fetched_at=when)
+        replaced.update((a.replaces, a.story_id) for a in assignments if a.replaces is not None)
         index.record(assignments)
-        assigned.update(((a.entry.feed_id, a.entry.entry_key), a.story_id) for a in assignments)
-    return {key: index.resolve(story_id) for key, story_id in assigned.items()}
+    stories = {key: index.resolve(story_id) for key, story_id in replaced.items()}
+    for key, row in index.entries.items():  # every other key given, in the order indexed
+        indexed = index.rows[row]
+        assert indexed is not None  # the rows of indexed keys are never removed
+        stories[key] = index.resolve(indexed[_STORY_ID])
+    return stories

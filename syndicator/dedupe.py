@@ -382,13 +382,9 @@ def _title_bits(words: Iterable[int]) -> int:
 def _band_keys(minhash: bytes) -> list[int]:
     # Keys live in one process's memory only, so its salted hash() of each band's rows will
     # do; "+ band" keeps equal rows in two bands apart.
-    if not minhash:
-        return []
-    return [hash(minhash[start : start + _BAND_BYTES]) + band for band, start in _BAND_STARTS]
+    return [hash(rows) + band for band, rows in enumerate(similarity.band_rows(minhash))]
 
 
-_BAND_BYTES = 4 * similarity.PERMUTATIONS // similarity.BANDS
-_BAND_STARTS = tuple(enumerate(range(0, 4 * similarity.PERMUTATIONS, _BAND_BYTES)))
 _NO_BANDS = array("q", [-1] * similarity.BANDS)
 
 

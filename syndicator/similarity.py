@@ -102,14 +102,16 @@ class Signature:
 
     def bands(self) -> list[bytes]:
         """LSH keys: band number + that band's rows of the MinHash."""
-        return _bands_of(self.minhash)
+        return [bytes((band,)) + rows for band, rows in enumerate(band_rows(self.minhash))]
 
 
-def _bands_of(minhash: bytes) -> list[bytes]:
-    if not minhash:
-        return []
-    width = ROWS * 4
-    return [bytes((band,)) + minhash[band * width : (band + 1) * width] for band in range(BANDS)]
+def band_rows(minhash: bytes) -> list[bytes]:
+    """The MinHash cut into its ``BANDS`` bands of ``ROWS`` rows; none without a MinHash."""
+    return [minhash[start : start + _BAND_BYTES] for start in _BAND_STARTS] if minhash else []
+
+
+_BAND_BYTES = 4 * ROWS
+_BAND_STARTS = range(0, BANDS * _BAND_BYTES, _BAND_BYTES)
 
 
 EMPTY = Signature(frozenset(), frozenset(), frozenset(), b"")  # an entry stored without one
@@ -399,6 +401,7 @@ __all__ = [
     "EMPTY",
     "LEAD_WORDS",
     "Signature",
+    "band_rows",
     "clean_title",
     "containment",
     "decode",

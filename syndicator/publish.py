@@ -1142,7 +1142,7 @@ class BackgroundWriter:
     def __init__(self, output_dir: Path, *, queued: int = 1) -> None:
         self._output_dir = output_dir
         self._parts: queue.Queue[Mapping[str, bytes] | None] = queue.Queue(maxsize=queued)
-        self._error: Exception | None = None
+        self._error: BaseException | None = None
         self.reports: list[WriteReport] = []  # one per part written, in order
         self._thread = threading.Thread(target=self._write_parts, name="publish-writer")
         self._thread.start()
@@ -1158,7 +1158,9 @@ class BackgroundWriter:
                         prepared = True
                     written, unchanged = _write_files(targets, files)
                     self.reports.append(WriteReport(tuple(written), tuple(unchanged)))
-                except Exception as error:  # handed to the rendering thread
+                # Handed to the rendering thread. Not only Exceptions: a writer ended by
+                # any other would leave ``submit`` waiting for it forever.
+                except BaseException as error:
                     self._error = error
 
     def submit(self, files: Mapping[str, bytes]) -> None:

@@ -12,6 +12,7 @@ import io
 import json
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -932,3 +933,32 @@ def test_background_writer_finishes_what_was_submitted_when_the_caller_fails(
         raise RuntimeError("render failed")
     assert (tmp_path / "all.atom").read_bytes() == b"<feed/>"
     assert not writer._thread.is_alive()
+
+
+class _WriterKilled(BaseException):
+    """Not an Exception: what once ended the writer thread and left ``submit`` waiting."""
+
+
+def test_background_writer_thread_ended_by_a_base_exception_never_hangs_the_publish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def killed(*_: object) -> None:
+        raise _WriterKilled
+
+    monkeypatch.setattr(publish, "_write_files", killed)
+    raised: list[BaseException] = []
+
+    def publish_three_parts() -> None:
+        try:
+            with publish.BackgroundWriter(tmp_path) as writer:
+                for name in ("all.atom", "all.rss", "all.json"):
+                    writer.submit({name: b"x"})
+        except BaseException as error:  # the test looks at what it was
+            raised.append(error)
+
+    caller = threading.Thread(target=publish_three_parts, daemon=True)
+    caller.start()
+    caller.join(timeout=10)
+    assert not caller.is_alive(), "submit waited forever for a writer thread that had ended"
+    assert [type(error) for error in raised] == [_WriterKilled]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("all.")]

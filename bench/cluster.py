@@ -443,8 +443,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = SMOKE_SIZES if args.smoke else tuple(int(s) for s in args.sizes.split(",") if s)
     started = time.perf_counter()
     runs: dict[int, list[dict[str, Any]]] = {}
-    for size in sizes:
-        for repeat in range(args.repeats):
+    # Sizes take turns, so a slow spell of a shared machine does not fall on one size only.
+    for repeat in range(args.repeats):
+        for size in sizes:
             print(
                 f"[{time.perf_counter() - started:6.1f} s] {size:,} entries, run "
                 f"{repeat + 1}/{args.repeats} (generate + normalize, then cluster)",

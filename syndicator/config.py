@@ -134,6 +134,18 @@ class FeedConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedDefaults:
+    """feeds.yaml's ``defaults:``: what a feed that does not set these keys gets."""
+
+    interval: timedelta = DEFAULT_INTERVAL
+    timeout: timedelta = DEFAULT_TIMEOUT
+    max_size: int = DEFAULT_MAX_SIZE
+    max_poll_interval: timedelta = DEFAULT_MAX_POLL_INTERVAL
+    max_entries: int = DEFAULT_MAX_ENTRIES
+    iframe_hosts: frozenset[str] = frozenset(DEFAULT_IFRAME_HOSTS)
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     path: Path  # absolute path of feeds.yaml
     site: SiteConfig
@@ -142,6 +154,7 @@ class Config:
     feeds: tuple[FeedConfig, ...]
     allow_private_networks: bool = False
     rules: tuple[Rule, ...] = ()  # top-level kind rules (every feed's rules end with them)
+    defaults: FeedDefaults = field(default_factory=FeedDefaults)
 
     @property
     def enabled_feeds(self) -> tuple[FeedConfig, ...]:
@@ -149,6 +162,24 @@ class Config:
 
     def feed(self, feed_id: str) -> FeedConfig | None:
         return next((f for f in self.feeds if f.id == feed_id), None)
+
+    def unlisted_feed(self, feed_id: str, url: str) -> FeedConfig:
+        """A feed that is not in feeds.yaml, set up as if it were added with only ``id`` and
+        ``url``: ``defaults:``, the top-level kind rules and ``allow_private_networks``."""
+        defaults = self.defaults
+        return FeedConfig(
+            id=feed_id,
+            url=url,
+            line=0,
+            interval=defaults.interval,
+            timeout=defaults.timeout,
+            max_size=defaults.max_size,
+            max_poll_interval=defaults.max_poll_interval,
+            max_entries=defaults.max_entries,
+            iframe_hosts=defaults.iframe_hosts,
+            allow_private_networks=self.allow_private_networks,
+            rules=self.rules,
+        )
 
 
 # --------------------------------------------------------------------------- public entry points
@@ -937,7 +968,15 @@ def _build(root: _Root, where: _Where, config_path: Path) -> Config:
     base = config_path.parent
     storage = root.storage or _Storage()
     server = root.server or _Server()
-    defaults = root.defaults or _Defaults()
+    given_defaults = root.defaults or _Defaults()
+    defaults = FeedDefaults(
+        given_defaults.interval,
+        given_defaults.timeout,
+        given_defaults.max_size,
+        given_defaults.max_poll_interval,
+        given_defaults.max_entries,
+        frozenset(given_defaults.iframe_hosts),
+    )
     site = root.site
     global_rules = _rules(root.rules, ("rules",), where)
     return Config(
@@ -968,6 +1007,7 @@ def _build(root: _Root, where: _Where, config_path: Path) -> Config:
         ),
         allow_private_networks=root.allow_private_networks,
         rules=global_rules,
+        defaults=defaults,
     )
 
 
@@ -1007,7 +1047,7 @@ def _rules(models: list[_Rule], loc: Loc, where: _Where) -> tuple[Rule, ...]:
     return tuple(Rule(m.kind, c) for m, c in zip(models, conditions, strict=True))
 
 
-def _feed_config(feed: _Feed, line: int, root: _Root, defaults: _Defaults) -> FeedConfig:
+def _feed_config(feed: _Feed, line: int, root: _Root, defaults: FeedDefaults) -> FeedConfig:
     given = feed.model_fields_set  # keys written in this feed; the others are inherited
     return FeedConfig(
         id=feed.id,
@@ -1022,8 +1062,8 @@ def _feed_config(feed: _Feed, line: int, root: _Root, defaults: _Defaults) -> Fe
             feed.max_poll_interval if "max_poll_interval" in given else defaults.max_poll_interval
         ),
         max_entries=feed.max_entries if "max_entries" in given else defaults.max_entries,
-        iframe_hosts=frozenset(
-            feed.iframe_hosts if "iframe_hosts" in given else defaults.iframe_hosts
+        iframe_hosts=(
+            frozenset(feed.iframe_hosts) if "iframe_hosts" in given else defaults.iframe_hosts
         ),
         tags=tuple(feed.tags),
         enabled=feed.enabled,

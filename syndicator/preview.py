@@ -218,12 +218,8 @@ def _feed(
     else:
         assert url is not None, "preview needs a URL or a feed id"
         known = same_feed(config, url)
-        feed = known or FeedConfig(
-            id=suggest_id(None, url, [f.id for f in config.feeds]),
-            url=url,
-            line=0,
-            allow_private_networks=config.allow_private_networks,
-        )
+        suggested = suggest_id(None, url, [f.id for f in config.feeds])
+        feed = known or config.unlisted_feed(suggested, url)
     return replace(
         feed,
         kind=kind or feed.kind,

@@ -231,3 +231,22 @@ def test_preview_from_a_private_address_needs_the_flag(
     code, out, _ = world.run(capsys, "preview", "--feed", "scw-news", "--allow-private-networks")
     assert code == 0
     assert 'format      rss20, "SmartCitiesWorld News", 5 entries' in out
+
+
+def test_preview_of_a_url_not_in_feeds_yaml_uses_its_defaults_and_top_level_rules(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # What the feed would get once added with only an id and a URL: `defaults:` and the
+    # top-level kind rules (both were ignored, so preview showed a feed a pass never would).
+    world.config.write_text(
+        world.config.read_text()
+        + "defaults: {max_entries: 5}\n"
+        + "rules:\n  - kind: webinar\n    title: first item\n"
+    )
+    code, out, err = world.run(capsys, "preview", world.server.url("/sloppy.rss"))
+    assert code == 0, err
+    assert 'format      rss20, "Sloppy Partner News", 5 entries' in out
+    entry_lines = [line for line in out.splitlines() if re.match(r" +[0-9]+\. ", line)]
+    assert len(entry_lines) == 5
+    webinars = [line for line in entry_lines if " webinar (" in line]
+    assert len(webinars) == 1 and "Shared guid, first item" in webinars[0]

@@ -52,6 +52,7 @@ from syndicator.server import (
 from syndicator.service import Service, run_until_signalled
 from syndicator.status import status_document
 from syndicator.store import Store, StoreError
+from syndicator.wording import counted
 
 log = logging.getLogger("syndicator")
 
@@ -225,7 +226,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     config = _config(args)
     enabled = len(config.enabled_feeds)
-    print(f"{config.path}: ok ({len(config.feeds)} feeds, {enabled} enabled)")
+    print(f"{config.path}: ok ({counted(len(config.feeds), 'feed')}, {enabled} enabled)")
     return EXIT_OK
 
 
@@ -286,10 +287,10 @@ def _print_summary(report: PassReport) -> None:
         print(f"failed: {feed.message}", file=sys.stderr)
     written = len(report.published.written) if report.published else 0
     print(
-        f"{len(report.feeds)} feeds: {report.count('ok')} ok, "
+        f"{counted(len(report.feeds), 'feed')}: {report.count('ok')} ok, "
         f"{report.count('not_modified')} not modified, {len(failed)} failed; "
-        f"{report.new_stories} new stories, {report.updated_entries} updated; "
-        f"{written} files written"
+        f"{counted(report.new_stories, 'new story')}, {report.updated_entries} updated; "
+        f"{counted(written, 'file')} written"
     )
 
 
@@ -298,8 +299,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     with DatabaseLock(config.storage.database, "publish"), Store(config.storage.database) as store:
         report = publish_from_store(config, store)
     print(
-        f"published to {config.storage.output_dir}: {len(report.written)} files written, "
-        f"{len(report.unchanged)} unchanged"
+        f"published to {config.storage.output_dir}: "
+        f"{counted(len(report.written), 'file')} written, {len(report.unchanged)} unchanged"
     )
     return EXIT_OK
 
@@ -336,7 +337,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         def ready() -> None:
             feeds = len(config.enabled_feeds)
             print(
-                f"polling {feeds} feeds; serving {config.storage.output_dir} at "
+                f"polling {counted(feeds, 'feed')}; serving {config.storage.output_dir} at "
                 f"{socket_url(sock)} (Ctrl-C to stop)",
                 flush=True,
             )
@@ -395,7 +396,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def status_table(document: dict[str, Any]) -> None:
     """The status document as a table for people (times in UTC; all fields in --json)."""
     table = Table(
-        title=f"{document['stories']} stories from {document['entries']} entries (times UTC)"
+        title=(
+            f"{counted(document['stories'], 'story')} from "
+            f"{counted(document['entries'], 'entry')} (times UTC)"
+        )
     )
     table.add_column("feed", no_wrap=True)
     table.add_column("health", no_wrap=True)

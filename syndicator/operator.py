@@ -53,6 +53,7 @@ from syndicator.model import KINDS, Kind, ParsedFeed
 from syndicator.normalize import canonical_url
 from syndicator.parse import ParseError, parse_feed
 from syndicator.pipeline import user_agent
+from syndicator.wording import counted
 
 __all__ = [
     "AddPlan",
@@ -718,7 +719,7 @@ def describe_add(plan: AddPlan, config_name: str, appended: Appended, *, written
     title = f'"{" ".join(parsed.title.split())}"' if parsed.title.strip() else "no title"
     lines.append(
         f"feed        {plan.fetch.final_url}: {parsed.format}, {title}, "
-        f"{len(parsed.entries)} entries{newest_text}"
+        f"{counted(len(parsed.entries), 'entry')}{newest_text}"
     )
     if plan.fetch.permanent_redirect:
         lines.append(
@@ -741,7 +742,7 @@ def describe_import(
 ) -> str:
     """What ``import`` added and skipped, and why, for the operator."""
     verb = "would add (--dry-run: nothing written)" if dry_run else "added"
-    lines = [f"{verb} {len(plan.added)} feeds, skipped {len(plan.skipped)}"]
+    lines = [f"{verb} {counted(len(plan.added), 'feed')}, skipped {len(plan.skipped)}"]
     for feed in plan.added:
         line = f" (line {appended.lines[feed.id]})" if appended else ""
         lines.append(f"  + {feed.id}: {feed.url}{line}")

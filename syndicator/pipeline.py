@@ -43,6 +43,7 @@ from syndicator.publish import (
     write_output,
 )
 from syndicator.store import FeedUpdate, Store
+from syndicator.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -335,13 +336,16 @@ def _entries_report(
     renamed = sum(1 for a in assignments if a.replaces is not None)
     merges = sum(len(a.merges) for a in assignments)
     changed = sum(1 for a in assignments if a.change == "changed")
-    message = f"{feed_id}: {count} entries, {new} new stories, {changed} updated"
+    parts = [counted(count, "entry"), counted(new, "new story"), f"{changed} updated"]
     if joined:
-        message += f", {joined} new entries joined existing stories"
+        stories = "an existing story" if joined == 1 else "existing stories"
+        parts.append(f"{counted(joined, 'new entry')} joined {stories}")
     if renamed:
-        message += f", {renamed} entries came back under a new guid"
+        parts.append(f"{counted(renamed, 'entry')} came back under a new guid")
     if merges:
-        message += f", {merges} stories merged into others"
+        others = "another" if merges == 1 else "others"
+        parts.append(f"{counted(merges, 'story')} merged into {others}")
+    message = f"{feed_id}: {', '.join(parts)}"
     return FeedReport(feed_id, "ok", message, count, new, changed, warning)
 
 

@@ -42,6 +42,7 @@ from syndicator.parse import ParseError, parse_feed
 from syndicator.pipeline import _prepare_job, story_id_authority, user_agent
 from syndicator.prepare import prepare
 from syndicator.store import Store
+from syndicator.wording import counted
 
 __all__ = ["FUTURE_SLACK", "PreviewReport", "preview_feed", "render_json", "render_text"]
 
@@ -396,7 +397,8 @@ def render_text(report: PreviewReport) -> str:
             lines.extend(f"              {url}" for url in report.page_feeds)
         return "\n".join(lines) + "\n"
     lines.append(
-        f"format      {report.format}, {_quote(report.title)}, {report.entry_count} entries"
+        f"format      {report.format}, {_quote(report.title)}, "
+        f"{counted(report.entry_count, 'entry')}"
         + (f", site {report.site_link}" if report.site_link else "")
     )
     if report.parse_warning:
@@ -468,7 +470,7 @@ def _guid_lines(guids: GuidQuality) -> list[str]:
                 "(an edit makes it a new entry)"
             )
         lines.append(
-            f"guids       {guids.missing} of {_count(guids.entries, 'entry')} without a guid: "
+            f"guids       {guids.missing} of {counted(guids.entries, 'entry')} without a guid: "
             f"identified {' and '.join(parts)}"
         )
     for guid, count in guids.duplicates[:5]:
@@ -480,7 +482,7 @@ def _guid_lines(guids: GuidQuality) -> list[str]:
         lines.append(f"guids       ... and {len(guids.duplicates) - 5} more repeated guids")
     if guids.permalinks:
         lines.append(
-            f"guids       {guids.permalinks} of {_count(guids.entries, 'guid')} are the "
+            f"guids       {guids.permalinks} of {counted(guids.entries, 'guid')} are the "
             "entry's link (permalinks): if a link changes, the entry rejoins its story by URL"
         )
     if not lines:
@@ -492,17 +494,17 @@ def _date_lines(dates: DateSanity) -> list[str]:
     lines = []
     if dates.missing:
         lines.append(
-            f"dates       {_count(dates.missing, 'entry')} without a date: the time first "
+            f"dates       {counted(dates.missing, 'entry')} without a date: the time first "
             "seen is used"
         )
     if dates.placeholders:
         lines.append(
-            f"dates       {_count(dates.placeholders, 'entry')} with a placeholder date before "
+            f"dates       {counted(dates.placeholders, 'entry')} with a placeholder date before "
             "1990: treated as missing"
         )
     if dates.future:
         lines.append(
-            f"dates       {_count(len(dates.future), 'entry')} dated in the future (later than "
+            f"dates       {counted(len(dates.future), 'entry')} dated in the future (later than "
             "now + 1 day): clamped to the fetch time"
         )
         lines.extend(f"              {_when(d.date)}  {d.title}" for d in dates.future[:5])
@@ -551,11 +553,6 @@ def _entry_lines(report: PreviewReport) -> list[str]:
     if any(e.published_is_guess for e in report.entries):
         lines.append("            ~ date not from the partner (missing, or clamped)")
     return lines
-
-
-def _count(number: int, word: str) -> str:
-    plural = word[:-1] + "ies" if word.endswith("y") else word + "s"
-    return f"{number} {word if number == 1 else plural}"
 
 
 def _when(value: datetime) -> str:

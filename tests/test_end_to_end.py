@@ -247,7 +247,7 @@ def test_same_body_without_validators_is_not_parsed_again(setup: Setup) -> None:
     setup.server.set("/scw-news.rss", body, etag=None, last_modified=None)
     setup.run("fetch", "--feed", "scw-news")
     result = setup.run("fetch", "--feed", "scw-news", "--log-level", "DEBUG")
-    assert "1 feeds: 0 ok, 1 not modified" in result.stdout
+    assert "1 feed: 0 ok, 1 not modified" in result.stdout
     assert "same body as last time" in result.stderr
 
 
@@ -328,7 +328,7 @@ def test_broken_partners_are_reported_and_lose_nothing(setup: Setup) -> None:
 
     # the broken body is not remembered as "seen": the next fetch fails again, not "not modified"
     again = setup.run("fetch", "--feed", "scw-news", expect=2)
-    assert "1 feeds: 0 ok, 0 not modified, 1 failed" in again.stdout
+    assert "1 feed: 0 ok, 0 not modified, 1 failed" in again.stdout
     status = json.loads(setup.run("status", "--json").stdout)
     assert status["feeds"][1]["consecutive_errors"] == 2
     # once the partner is fixed, the validators of the last good body still apply
@@ -404,6 +404,13 @@ def test_demo_runs_offline_and_publishes(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "4 feeds: 4 ok, 0 not modified, 0 failed; 12 new stories" in result.stdout
     assert len(json.loads((tmp_path / "public" / "all.json").read_text())["items"]) == 12
+    # Each feed's line of the pass log counts in words an operator reads without tripping.
+    assert "scw-news: 5 entries, 3 new stories, 0 updated, 2 new entries joined existing " in (
+        result.stderr
+    )
+    assert "scw-webinars: 3 entries, 2 new stories, 0 updated, 1 new entry joined an existing " in (
+        result.stderr
+    )
 
 
 def test_serve_serves_published_files_with_feed_types_and_stops_on_sigterm(setup: Setup) -> None:

@@ -19,7 +19,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich import box
+from rich.console import Console, JustifyMethod
 from rich.progress import Progress
 from rich.table import Table
 
@@ -394,22 +395,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def status_table(document: dict[str, Any]) -> None:
-    """The status document as a table for people (times in UTC; all fields in --json)."""
+    """The status document as a table for people (times in UTC; all fields in --json).
+
+    The table fits 80 columns; each feed's problem follows it as a whole sentence, which a
+    table column would fold into a narrow strip (a terminal over SSH, a cron mail).
+    """
     table = Table(
         title=(
             f"{counted(document['stories'], 'story')} from "
             f"{counted(document['entries'], 'entry')} (times UTC)"
-        )
+        ),
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
     )
-    table.add_column("feed", no_wrap=True)
-    table.add_column("health", no_wrap=True)
-    table.add_column("HTTP", justify="right")
-    table.add_column("entries", justify="right")
-    table.add_column("errors", justify="right")
-    table.add_column("last success", no_wrap=True)
-    table.add_column("next due", no_wrap=True)
-    table.add_column("problem", overflow="fold", ratio=1)
+    table.add_column("feed", overflow="fold")  # ids run to 64 characters: folded, not cut
+    for heading in ("health", "HTTP", "entries", "errors", "last success", "next due"):
+        numeric = heading in {"HTTP", "entries", "errors"}
+        justify: JustifyMethod = "right" if numeric else "left"
+        table.add_column(heading, no_wrap=True, min_width=len(heading), justify=justify)
     colours = {"ok": "green", "failing": "red", "new": "yellow", "disabled": "dim"}
+    problems: list[str] = []
     for feed in document["feeds"]:
         health = feed["health"]
         table.add_row(
@@ -420,9 +426,15 @@ def status_table(document: dict[str, Any]) -> None:
             str(feed["consecutive_errors"]),
             _short_time(feed["last_success"]),
             _short_time(feed["next_due"]),
-            feed["disabled_reason"] or feed["last_error"] or feed["warning"] or "",
         )
-    Console().print(table)
+        problem = feed["disabled_reason"] or feed["last_error"] or feed["warning"]
+        if problem:
+            named = problem if problem.startswith(f"{feed['id']}:") else f"{feed['id']}: {problem}"
+            problems.append(named)
+    console = Console()
+    console.print(table)
+    for problem in problems:  # printed as is: a long sentence wraps where the terminal does
+        console.print(problem, soft_wrap=True, markup=False, highlight=False)
 
 
 def _short_time(value: str | None) -> str:

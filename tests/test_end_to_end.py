@@ -90,14 +90,16 @@ class Setup:
     def output(self) -> Path:
         return self.folder / "public"
 
-    def run(self, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, expect: int = 0, columns: int = 200
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [sys.executable, "-m", "syndicator", *args, "-c", str(self.config)],
             capture_output=True,
             text=True,
             timeout=120,
             check=False,
-            env={**os.environ, "NO_COLOR": "1", "COLUMNS": "200"},
+            env={**os.environ, "NO_COLOR": "1", "COLUMNS": str(columns)},
         )
         assert result.returncode == expect, (
             f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
@@ -325,6 +327,16 @@ def test_broken_partners_are_reported_and_lose_nothing(setup: Setup) -> None:
 
     table = setup.run("status").stdout
     assert "failing" in table and "wego-news" in table
+    # An 80-column terminal (or status piped into a cron mail) keeps every heading whole,
+    # and each problem is a whole sentence of its own, not folded into a narrow column.
+    narrow = setup.run("status", columns=80).stdout.splitlines()
+    header = next(line for line in narrow if "health" in line)
+    assert header.split() == ["feed", "health", "HTTP", "entries", "errors", "last", "success",
+                              "next", "due"]  # fmt: skip
+    table_lines = narrow[: narrow.index(next(line for line in narrow if "wego-news:" in line))]
+    assert max(len(line) for line in table_lines) <= 80
+    for feed_id in ("wego-news", "scw-news"):
+        assert any(by_id[feed_id]["last_error"] in line for line in narrow), feed_id
 
     # the broken body is not remembered as "seen": the next fetch fails again, not "not modified"
     again = setup.run("fetch", "--feed", "scw-news", expect=2)

@@ -36,14 +36,14 @@ import time
 import xml.sax
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
 from syndicator import feedparser_speed
-from syndicator.events import event_from_iso, event_from_json_feed
+from syndicator.events import ZONE_ABBREVIATIONS, event_from_iso, event_from_json_feed
 from syndicator.model import Enclosure, Event, ParsedEntry, ParsedFeed
 
 __all__ = ["ParseError", "parse_feed"]
@@ -481,8 +481,8 @@ def _map_entry(
         title_is_html=_get(title_detail, "type") in _HTML_CONTENT_TYPES,
         summary=summary,
         content=content,
-        published=_from_struct(_get(entry, "published_parsed")),
-        updated=_from_struct(_get(entry, "updated_parsed")),
+        published=_entry_date(entry, "published"),
+        updated=_entry_date(entry, "updated"),
         authors=_names(_get(entry, "authors")) or inherited_authors,
         categories=_unique(_text(_get(tag, "term")) for tag in _dicts(_get(entry, "tags"))),
         enclosures=_enclosures(entry),
@@ -575,6 +575,29 @@ def _thumbnail(entry: dict[str, Any]) -> str | None:
         if is_image and _text(_get(media, "url")):
             return _text(_get(media, "url"))
     return None
+
+
+# An RFC 822 (or ISO-like) date that ends in a zone abbreviation: "09:30:00 KST".
+_ZONE_ABBREVIATION_AT_END = re.compile(r"(?<!\d)(\d{1,2}):(\d{2})(?::\d{2})?\s*([A-Za-z]{2,5})\s*$")
+
+
+def _entry_date(entry: Mapping[str, Any], key: str) -> datetime | None:
+    """The entry's ``published`` or ``updated`` date, in UTC.
+
+    feedparser knows the US abbreviations and reads any other ("KST", "CET", "JST") as
+    UTC: a Korean partner's item came out 9 hours late. Where it did (the time it gives is
+    the written one), the abbreviation table of ``events`` says the offset; an abbreviation
+    neither knows stays UTC.
+    """
+    moment = _from_struct(_get(entry, f"{key}_parsed"))
+    match = _ZONE_ABBREVIATION_AT_END.search(_text(_get(entry, key)))
+    if moment is None or match is None:
+        return moment
+    hour, minute, abbreviation = int(match[1]), int(match[2]), match[3].upper()
+    offset = ZONE_ABBREVIATIONS.get(abbreviation)
+    if not isinstance(offset, int | float) or (moment.hour, moment.minute) != (hour, minute):
+        return moment  # unknown, or feedparser applied the offset itself
+    return moment - timedelta(hours=offset)
 
 
 def _from_struct(value: object) -> datetime | None:

@@ -414,6 +414,30 @@ def test_updated_does_not_fall_back_to_published() -> None:
     assert entry.updated is None
 
 
+@pytest.mark.parametrize(
+    ("written", "in_utc"),
+    [
+        ("Wed, 25 Nov 2026 09:30:00 KST", "2026-11-25 00:30:00"),  # WeGO, Seoul
+        ("Wed, 25 Nov 2026 09:30:00 JST", "2026-11-25 00:30:00"),
+        ("Wed, 25 Nov 2026 09:30:00 CET", "2026-11-25 08:30:00"),
+        ("Wed, 25 Nov 2026 09:30 CEST", "2026-11-25 07:30:00"),
+        ("Wed, 25 Nov 2026 09:30:00 BST", "2026-11-25 08:30:00"),
+        ("Wed, 25 Nov 2026 09:30:00 EST", "2026-11-25 14:30:00"),  # feedparser knows these
+        ("Wed, 25 Nov 2026 09:30:00 MEST", "2026-11-25 07:30:00"),
+        ("Wed, 25 Nov 2026 09:30:00 +0900", "2026-11-25 00:30:00"),
+        ("Wed, 25 Nov 2026 09:30:00 GMT", "2026-11-25 09:30:00"),
+        ("Wed, 25 Nov 2026 09:30:00 XYZT", "2026-11-25 09:30:00"),  # unknown: as feedparser
+    ],
+)
+def test_rfc_822_dates_with_a_zone_abbreviation_feedparser_does_not_know(
+    written: str, in_utc: str
+) -> None:
+    # feedparser reads "KST", "CET", "JST"... as UTC: a Korean partner's item was 9 hours
+    # late, so a fresh one landed in the future and was clamped to the fetch time.
+    body = rss(f"<item><title>A</title><pubDate>{written}</pubDate></item>")
+    assert parse(body).entries[0].published == utc(in_utc)
+
+
 # --- errors and edge cases ------------------------------------------------------------
 
 

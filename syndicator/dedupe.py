@@ -794,11 +794,21 @@ def build_story(
         language=shown.language,
         source=credit[shown.feed_id],
         also_published_by=tuple(credit[f] for f in feed_ids),
-        other_copies=tuple(Credit(credit[f], others[f].entry.link) for f in feed_ids),
+        other_copies=tuple(
+            Credit(credit[f], _other_page(others[f].entry, shown)) for f in feed_ids
+        ),
         kind_rule=shown.kind_rule,
         event=shown.event,
         tags=tuple(tags),
     )
+
+
+def _other_page(copy: Entry, shown: Entry) -> str | None:
+    """The link to another partner's copy, unless it is the shown copy's page under another
+    address (tracking parameters, http, ``www.``): a credit then names the partner only."""
+    if copy.canonical_url is not None and copy.canonical_url == shown.canonical_url:
+        return None
+    return copy.link
 
 
 def _partner(feed_id: str, partners: Mapping[str, Partner]) -> Partner:

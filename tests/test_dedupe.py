@@ -204,6 +204,27 @@ def test_build_story_dates_and_credit() -> None:
     assert gone.source.name == "wego"
 
 
+def test_another_copy_at_the_shown_page_is_credited_without_a_second_link() -> None:
+    # WeGO links SCW's article with its own tracking parameters: the same page, so the
+    # credit names WeGO but links nowhere new (members saw "Also published by" and a
+    # related link pointing back at the article they were reading).
+    partners = {
+        "scw": Partner("scw", "SmartCitiesWorld", "https://scw.net/rss", None),
+        "wego": Partner("wego", "WeGO", "https://we-gov.org/feed/", None),
+        "cities": Partner("cities", "Cities Today", "https://ct.org/feed", None),
+    }
+    shown = StoredEntry(entry("scw", "1", "T", "https://scw.net/news/11901/"), "s", NOW, NOW)
+    same_page = "http://www.scw.net/news/11901?utm_campaign=wego&fbclid=abc"
+    wego = StoredEntry(entry("wego", "2", "T", same_page), "s", NOW, NOW)
+    elsewhere = StoredEntry(entry("cities", "3", "T", "https://ct.org/a/7"), "s", NOW, NOW)
+    story = build_story("tag:x,2026:s", [shown, wego, elsewhere], partners, {"scw": 1})
+    assert story.link == "https://scw.net/news/11901/"
+    assert [(c.partner.name, c.link) for c in story.other_copies] == [
+        ("Cities Today", "https://ct.org/a/7"),
+        ("WeGO", None),
+    ]
+
+
 def test_in_one_pass_the_partner_that_started_the_story_is_shown() -> None:
     # Both copies first seen in the same pass: the feed id must not decide ("scw" < "wego").
     wego = StoredEntry(entry("wego", "1", "T", "https://a/1"), "s", NOW, NOW, started_story=True)

@@ -124,6 +124,20 @@ def canonical_url(url: str | None) -> str | None:
     return urlunsplit(("https", host, path, query, ""))
 
 
+def _without_tracking(link: str | None) -> str:
+    """``link`` without its tracking parameters, otherwise exactly as given (a link that has
+    none hashes as it always did): partners that stamp every poll's links with new
+    ``utm_*`` values have not changed the entry."""
+    if not link or "?" not in link:
+        return link or ""
+    parts = urlsplit(link)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = _content_params(parts.query)
+    if len(kept) == len(pairs):
+        return link
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
 def _content_params(query: str) -> list[tuple[str, str]]:
     kept = []
     for name, value in parse_qsl(query, keep_blank_values=True):
@@ -382,7 +396,7 @@ def normalize_entry(entry: ParsedEntry, context: FeedContext, feed: ParsedFeed) 
         thumbnail=_absolute_http_url(entry.thumbnail, base_url),
         language=entry.language or feed.language,
         kind=context.kind,
-        content_hash=_hash(title, summary, content, link or "", enclosure_urls),
+        content_hash=_hash(title, summary, content, _without_tracking(link), enclosure_urls),
         published_is_guess=published_is_guess,
     )
     return _with_kind(normalized, entry, context)

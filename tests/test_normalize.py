@@ -190,6 +190,19 @@ def test_content_hash_changes_with_what_members_see_only() -> None:
     assert normalize_entry(parsed(title="New"), CONTEXT, FEED).content_hash != one.content_hash
 
 
+def test_a_link_whose_tracking_parameters_rotate_is_no_update() -> None:
+    # A partner that stamps each poll's links with new utm_* values: the entry stayed the
+    # same, so its hash must too (each poll counted as an update and moved `updated`).
+    def content_hash(link: str) -> str:
+        return normalize_entry(parsed(link=link), CONTEXT, FEED).content_hash
+
+    plain = content_hash("https://example.org/a?id=12")
+    assert content_hash("https://example.org/a?id=12") == plain  # as before: no new hashes
+    assert content_hash("https://example.org/a?utm_source=rss2&id=12&fbclid=x") == plain
+    assert content_hash("https://example.org/a?utm_source=rss3&id=12") == plain
+    assert content_hash("https://example.org/a?id=13") != plain  # selects other content
+
+
 def test_normalize_entries_skips_empty_and_repeated_keys() -> None:
     feed = ParsedFeed(
         format="rss20",

@@ -46,6 +46,7 @@ __all__ = [
     "event_from_json_ld",
     "event_from_text",
     "mentions_time_zone",
+    "zone_of",
 ]
 
 # What each abbreviation means here, in hours from UTC (README lists them). Zones whose
@@ -330,6 +331,19 @@ def _event_from_match(found: re.Match[str], prefix: str) -> Event | None:
         return None
     end_utc = _as_utc(end) if end is not None else None
     return Event(start=start_utc, end=end_utc, timezone=zone_text, source="text")
+
+
+def zone_of(written: str) -> tzinfo | None:
+    """The time zone an event's ``timezone`` names, as the partner wrote it: an IANA name,
+    an abbreviation of ``ZONE_ABBREVIATIONS``, "UTC+9" or an ISO offset ("+09:00"); None
+    when it names none we know."""
+    iso = _ISO_OFFSET.fullmatch(written.strip())
+    if iso is not None:
+        written = f"UTC{iso[1]}{iso[2]}:{iso[3] or '00'}"
+    return _text_zone(written.strip())
+
+
+_ISO_OFFSET = re.compile(r"([+\-\u2212])(\d{2}):?(\d{2})?")
 
 
 def _text_zone(written: str) -> tzinfo | None:

@@ -62,7 +62,6 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
 import jinja2
@@ -72,6 +71,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from syndicator.config import SiteConfig
+from syndicator.events import zone_of
 from syndicator.model import Credit, Enclosure, Event, Kind, Partner, Story
 from syndicator.normalize import xml_safe
 
@@ -549,13 +549,12 @@ def _long_date(moment: datetime) -> str:
 
 
 def _local_time(event: Event) -> str | None:
-    """The start in the partner's own time zone, when it named one (IANA) other than UTC."""
+    """The start in the zone the partner named (an IANA name, an abbreviation such as KST,
+    or an offset), unless that is UTC: a Seoul webinar at 08:00 KST is the evening before
+    in UTC, and members in Seoul read the partner's own day and hour."""
     name = event.timezone
-    if not name or "/" not in name or name.startswith(("/", ".")) or ".." in name:
-        return None
-    try:
-        zone = ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
+    zone = zone_of(name) if name else None
+    if zone is None:
         return None
     local = event.start.astimezone(zone)
     if local.utcoffset() == timedelta(0):

@@ -141,6 +141,28 @@ def test_keep_past_webinars_is_configurable() -> None:
     assert select_webinars([], NOW, timedelta(days=1), 5) == []
 
 
+@pytest.mark.parametrize(
+    ("written", "local"),
+    [
+        ("KST", "Wed 08:00 KST"),  # WeGO's "16.12.2026, 08.00 KST": a day after in Seoul
+        ("UTC+9", "Wed 08:00 UTC+9"),
+        ("+09:00", "Wed 08:00 +09:00"),
+        ("CET", "Wed 00:00 CET"),
+        ("EST", "18:00 EST"),
+        ("Asia/Seoul", "Wed 08:00 Asia/Seoul"),
+        ("GMT", None),  # UTC already says it
+        ("XYZ", None),  # unknown: no guess
+    ],
+)
+def test_a_webinar_start_is_also_shown_in_the_zone_the_partner_wrote(
+    written: str, local: str | None
+) -> None:
+    start = datetime(2026, 12, 15, 23, 0, tzinfo=UTC)  # Tuesday in UTC
+    text = event_text(Event(start=start, timezone=written))
+    utc = "Starts Tuesday 15 December 2026, 23:00 UTC"
+    assert text == (utc if local is None else f"{utc} ({local})")
+
+
 def test_webinar_items_carry_the_start_for_people_and_machines() -> None:
     start = datetime(2022, 5, 12, 13, 0, tzinfo=UTC)
     item = webinar(9, start, start - timedelta(days=3), content="<p>Agenda</p>")

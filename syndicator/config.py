@@ -53,6 +53,7 @@ from syndicator.classify import (
     regex_matcher,
 )
 from syndicator.model import KINDS, Kind
+from syndicator.normalize import canonical_url
 
 DEFAULT_INTERVAL = timedelta(minutes=30)
 DEFAULT_TIMEOUT = timedelta(seconds=30)
@@ -829,6 +830,7 @@ def _check(text: str, file_name: str, config_path: Path) -> Config:
     except ValidationError as exc:
         problems += [where.problem(err["loc"], _message(err)) for err in exc.errors()]
         raise ConfigError(_in_order(problems)) from None
+    problems += _duplicate_urls(root, where)
     if problems:
         raise ConfigError(_in_order(problems))
     return _build(root, where, config_path)
@@ -864,6 +866,31 @@ def _duplicate_ids(plain: dict[str, Any], where: _Where) -> list[Problem]:
         else:
             first[feed_id] = index
     return problems
+
+
+def _duplicate_urls(root: _Root, where: _Where) -> list[Problem]:
+    """Two feeds at one partner URL (compared as links are: http/https, ``www.``, tracking
+    parameters): polled twice, each story credited to itself. Allowed only when both have
+    include:/exclude: filters, which split one partner feed into several (by kind, say)."""
+    first: dict[str, int] = {}
+    problems: list[Problem] = []
+    for index, feed in enumerate(root.feeds):
+        address = canonical_url(feed.url) or feed.url
+        earlier = first.setdefault(address, index)
+        if earlier == index or (_filtered(root.feeds[earlier]) and _filtered(feed)):
+            continue
+        line = where.line(("feeds", earlier, "url"))
+        message = (
+            f"the same feed as '{root.feeds[earlier].id}' (line {line}): it would be polled "
+            "twice and credit itself; remove one, or give both include:/exclude: filters to "
+            "split the feed between them"
+        )
+        problems.append(where.problem(("feeds", index, "url"), message))
+    return problems
+
+
+def _filtered(feed: _Feed) -> bool:
+    return bool(feed.include or feed.exclude)
 
 
 _EXPECTED = {

@@ -369,6 +369,32 @@ def test_duplicate_ids_name_the_first_one() -> None:
     assert problem.message == "duplicate id 'scw-news'; feeds[0] on line 5 has it already"
 
 
+def test_a_partner_url_listed_twice_names_the_first_feed() -> None:
+    # Polled twice, and each story shown from it said "Also published by" the same partner.
+    text = MINIMAL + "  - id: scw-again\n"
+    text += "    url: http://smartcitiesworld.net/Syndication/DF.cfm?ft=10&f=7&utm_source=x\n"
+    problem = only_problem(text)
+    assert (problem.line, problem.path) == (8, "feeds[1].url")
+    assert problem.message == (
+        "the same feed as 'scw-news' (line 6): it would be polled twice and credit itself; "
+        "remove one, or give both include:/exclude: filters to split the feed between them"
+    )
+
+
+def test_one_partner_feed_split_by_filters_may_be_listed_twice() -> None:
+    text = MINIMAL + "    include: [{title: webinar}]\n    kind: webinar\n"
+    text += "  - id: scw-articles\n"
+    text += "    url: https://www.smartcitiesworld.net/Syndication/DF.cfm?f=7&ft=10\n"
+    text += "    exclude: [{title: webinar}]\n"
+    assert [f.id for f in check(text).feeds] == ["scw-news", "scw-articles"]
+
+
+def test_feeds_whose_urls_differ_by_a_content_parameter_are_two_feeds() -> None:
+    text = MINIMAL + "  - id: scw-other\n"
+    text += "    url: https://www.smartcitiesworld.net/Syndication/DF.cfm?f=8&ft=10\n"
+    assert len(check(text).feeds) == 2
+
+
 @pytest.mark.parametrize(
     ("text", "line", "path"),
     [
@@ -690,12 +716,13 @@ def test_anchors_and_merge_keys_work() -> None:
     text = MINIMAL + (
         "  - &scw\n    id: scw-webinars\n    url: https://example.org/webinars\n"
         "    kind: webinar\n    tags: &tags [smartcitiesworld]\n"
-        "  - <<: *scw\n    id: scw-whitepapers\n    kind: whitepaper\n    tags: *tags\n"
+        "  - <<: *scw\n    id: scw-whitepapers\n    url: https://example.org/whitepapers\n"
+        "    kind: whitepaper\n    tags: *tags\n"
     )
     config = check(text)
     assert [(f.id, f.kind, f.url, f.tags) for f in config.feeds[1:]] == [
         ("scw-webinars", "webinar", "https://example.org/webinars", ("smartcitiesworld",)),
-        ("scw-whitepapers", "whitepaper", "https://example.org/webinars", ("smartcitiesworld",)),
+        ("scw-whitepapers", "whitepaper", "https://example.org/whitepapers", ("smartcitiesworld",)),
     ]
     assert [f.line for f in config.feeds] == [5, 7, 12]
 

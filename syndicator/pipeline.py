@@ -239,9 +239,12 @@ def apply_fetch(
     context: PassContext,
 ) -> FeedReport:
     """Turn one fetch result into stored state and entries; one transaction."""
+    same_url = old_state is not None and old_state.url == feed.url
     state = replace(
         old_state or FeedState(feed_id=feed.id),
         url=feed.url,
+        # A new url's errors are its own: the old one's would start it deep in back-off.
+        consecutive_errors=old_state.consecutive_errors if old_state and same_url else 0,
         last_attempt=result.fetched_at,
         http_status=result.status,
         last_outcome=result.outcome,

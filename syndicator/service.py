@@ -25,7 +25,7 @@ import functools
 import logging
 import random
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -54,6 +54,7 @@ from syndicator.server import HttpServer, Site
 from syndicator.status import status_document
 from syndicator.store import Store, StoreError
 from syndicator.websub import changed_topics, ping_hub
+from syndicator.wording import counted
 
 log = logging.getLogger(__name__)
 
@@ -431,13 +432,18 @@ class Service:
             log.info("%s: removed or disabled in feeds.yaml; no longer polled", feed_id)
         for feed_id in [*added, *changed]:
             plan = self._schedule(new_feeds[feed_id], states.get(feed_id), now)
+            if (plan.due is None or plan.due > now) and _retry_now(feed_id, added, states):
+                # Enabled again, or a failing feed's settings fixed: the operator means "try
+                # it now", not after the rest of a back-off, of a partner's Retry-After, or
+                # never (410 Gone: the partner may have put it back).
+                plan = self._schedule_plan(new_feeds[feed_id], NextPoll(now, "retry asked"), now)
             what = "added to" if feed_id in added else "changed in"
             log.info("%s: %s feeds.yaml", feed_id, what)
             self._log_plan(feed_id, plan, now)
         log.info(
-            "%s: reloaded: %d feeds enabled (%d added, %d removed, %d changed)",
+            "%s: reloaded: %s enabled (%d added, %d removed, %d changed)",
             self._config_path,
-            len(new_feeds),
+            counted(len(new_feeds), "feed"),
             len(added),
             len(removed),
             len(changed),
@@ -498,6 +504,15 @@ def _log_report(report: FeedReport, plan: NextPoll, now: datetime) -> None:
 def _when(due: datetime, now: datetime) -> str:
     seconds = max(0.0, (due - now).total_seconds())
     return f"in {seconds:.0f} s" if seconds < 120 else f"at {due:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _retry_now(feed_id: str, added: Sequence[str], states: Mapping[str, FeedState]) -> bool:
+    """Whether a reloaded feed is polled at once: one enabled (again) that was fetched
+    before, or a changed one that is failing."""
+    state = states.get(feed_id)
+    if state is None:
+        return False
+    return feed_id in added or (state.last_outcome == "failed" and state.consecutive_errors > 0)
 
 
 def _read_bytes(path: Path) -> bytes | None:

@@ -403,6 +403,45 @@ def test_feeds_yaml_edits_are_picked_up_and_invalid_ones_reported(tmp_path: Path
         assert service.returncode == 0
 
 
+def test_an_operator_can_retry_a_waiting_feed_by_editing_feeds_yaml(tmp_path: Path) -> None:
+    # A partner asked to wait a minute (or a feed backs off): re-enabling the feed, or
+    # fixing its settings, polls it again now; a new url starts its error count afresh.
+    with PartnerServer() as partner:
+        for path in ("/busy.rss", "/also-busy.rss"):
+            partner.set(
+                path, b"busy", status=503, content_type="text/plain", headers={"Retry-After": "60"}
+            )
+        config = write_config(tmp_path, [("busy", partner.url("/busy.rss"))])
+        text = config.read_text(encoding="utf-8")
+        with RunningService(config) as service:
+            waiting = service.wait_for(
+                lambda: (f := service.feed("busy"))["consecutive_errors"] == 1 and f
+            )
+            assert seconds_between(waiting["next_due"], waiting["last_attempt"]) >= 59
+
+            config.write_text(text + "    enabled: false\n", encoding="utf-8")
+            service.wait_for(lambda: "busy: removed or disabled" in service.log_text())
+            config.write_text(text, encoding="utf-8")
+            service.wait_for(lambda: len(partner.requests_for("/busy.rss")) == 2, "a retry")
+            service.wait_for(lambda: service.feed("busy")["consecutive_errors"] == 2)
+
+            moved = text.replace("/busy.rss", "/also-busy.rss")
+            config.write_text(moved, encoding="utf-8")
+            service.wait_for(lambda: partner.requests_for("/also-busy.rss"), "the new url")
+            again = service.wait_for(
+                lambda: (
+                    (f := service.feed("busy"))["last_error"]
+                    and "also-busy" in str(f["last_error"])
+                    and f
+                )
+            )
+            assert again["consecutive_errors"] == 1  # the old url's errors are not its own
+
+            config.write_text(moved + "    timeout: 25s\n", encoding="utf-8")
+            service.wait_for(lambda: len(partner.requests_for("/also-busy.rss")) == 2, "retry")
+        assert service.returncode == 0
+
+
 # --- lifecycle ----------------------------------------------------------------------------
 
 

@@ -433,7 +433,7 @@ def _parse_with_feedparser(body: bytes, content_type: str | None, url: str) -> P
         link=_text(_get(feed, "link")) or None,
         language=feed_language,
         entries=parsed_entries,
-        warning=_describe_bozo(bozo_exception) if bozo_exception is not None else None,
+        warning=_bozo_warning(bozo_exception) if bozo_exception is not None else None,
         ttl_minutes=_positive_int(_get(feed, "ttl")),
     )
 
@@ -442,6 +442,16 @@ def _describe_bozo(exc: object) -> str:
     if isinstance(exc, xml.sax.SAXParseException):
         return f"{exc.getMessage()} at line {exc.getLineNumber()}, column {exc.getColumnNumber()}"
     return str(exc) or type(exc).__name__
+
+
+def _bozo_warning(exc: object) -> str:
+    """What a feed that was read despite ``exc`` warns its operator of."""
+    if isinstance(exc, xml.sax.SAXParseException):
+        return (
+            f"the feed is malformed or cut off ({_describe_bozo(exc)}): entries after that "
+            "point are missing; tell the partner"
+        )
+    return _describe_bozo(exc)
 
 
 def _map_entry(

@@ -263,6 +263,9 @@ def apply_fetch(
         warning=_redirect_warning(feed, result),
     )
     if result.outcome == "not_modified":
+        # The same body: what its parse warned of (cut off, entries dropped) still holds.
+        body_warning = _body_warning(feed, old_state) if same_url else None
+        succeeded = replace(succeeded, warning=succeeded.warning or body_warning)
         context.store.apply(FeedUpdate(succeeded))
         message = f"{feed.id}: not modified"
         return FeedReport(feed.id, "not_modified", message, warning=succeeded.warning)
@@ -278,10 +281,20 @@ def apply_fetch(
 def _redirect_warning(feed: FeedConfig, result: FetchResult) -> str | None:
     if result.permanent_redirect:
         return (
-            f"{feed.id}: the feed moved permanently to {result.permanent_redirect}; "
+            f"{_moved_prefix(feed)}{result.permanent_redirect}; "
             f"update its url in feeds.yaml (line {feed.line})"
         )
     return None
+
+
+def _moved_prefix(feed: FeedConfig) -> str:
+    return f"{feed.id}: the feed moved permanently to "
+
+
+def _body_warning(feed: FeedConfig, state: FeedState | None) -> str | None:
+    """The stored warning, unless it is about a redirect (which each fetch says anew)."""
+    warning = state.warning if state else None
+    return None if warning is None or warning.startswith(_moved_prefix(feed)) else warning
 
 
 def _record_failure(store: Store, state: FeedState, message: str) -> FeedReport:

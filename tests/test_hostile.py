@@ -563,6 +563,22 @@ HAZARDS = [
         passes=2,
         check=check_one_story_per_item(3),
     ),
+    Hazard(  # what could be read is kept; the warning says so, and stays while the body does
+        "cut-off-after-two-entries",
+        route(
+            rss(
+                "".join(
+                    rss_item(f"Complete {n}", link=f"https://h.example.org/c{n}") for n in (1, 2)
+                )
+            )
+            .replace("</channel>", "<item><title>Cut here</title><link>https://h.ex")
+            .removesuffix("</rss>")
+        ),
+        "ok",
+        "the feed is malformed or cut off",
+        passes=2,
+        check=check_one_story_per_item(3),  # feedparser keeps what it read of the third
+    ),
     Hazard(
         "no-guids",
         route(

@@ -671,7 +671,7 @@ def _parse_yaml(text: str, file_name: str) -> tuple[Any, list[Problem]]:
         loader.allow_duplicate_keys = True  # found and reported below, all of them
         data = loader.load(text)
     except MarkedYAMLError as exc:
-        raise ConfigError([_syntax_problem(exc, file_name)]) from exc
+        raise ConfigError([_syntax_problem(exc, file_name, text)]) from exc
     except (YAMLError, ValueError) as exc:  # e.g. "!!int abc": no position is known
         raise ConfigError([Problem(file_name, 1, "", f"invalid YAML: {exc}")]) from exc
     except RecursionError as exc:
@@ -683,21 +683,44 @@ def _too_deep(file_name: str) -> Problem:
     return Problem(file_name, 1, "", "invalid YAML: lists or mappings nested too deeply")
 
 
-def _syntax_problem(exc: MarkedYAMLError, file_name: str) -> Problem:
+def _syntax_problem(exc: MarkedYAMLError, file_name: str, text: str) -> Problem:
+    problem, context = str(exc.problem or ""), str(exc.context or "")
+    opened = _never_closed(exc)
+    if opened is not None:  # at the opening quote or bracket: the parser stops at the end
+        return Problem(file_name, opened[0], "", f"invalid YAML: {opened[1]}")
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark is not None else 1
-    problem, context = str(exc.problem or ""), str(exc.context or "")
     joiner = ", " if problem.startswith("but ") else "; "
     what = joiner.join(part for part in (context, problem) if part)
     column = f" (column {mark.column + 1})" if mark is not None else ""
-    return Problem(file_name, line, "", f"invalid YAML: {what}{column}{_syntax_hint(problem)}")
+    hint = _syntax_hint(problem, text.splitlines()[line - 1] if mark is not None else "")
+    return Problem(file_name, line, "", f"invalid YAML: {what}{column}{hint}")
 
 
-def _syntax_hint(problem: str) -> str:
+def _never_closed(exc: MarkedYAMLError) -> tuple[int, str] | None:
+    """(line, message) for a quote or a bracket that is never closed, else None."""
+    mark, context = exc.context_mark, str(exc.context or "")
+    problem = str(exc.problem or "")
+    if mark is None:
+        return None
+    where = f"opened here (column {mark.column + 1}) is never closed"
+    if context == "while scanning a quoted scalar" and "end of stream" in problem:
+        return mark.line + 1, f"the quote {where}; add the closing quote"
+    for kind, opening, closing in (("sequence", "[", "]"), ("mapping", "{", "}")):
+        if context == f"while parsing a flow {kind}" and f"or '{closing}'" in problem:
+            return mark.line + 1, f"the {opening} {where}; add '{closing}' at the end of it"
+    return None
+
+
+def _syntax_hint(problem: str, line_text: str) -> str:
     if "'\\t'" in problem:
         return "; indent with spaces, not tabs"
     if "<block" in problem:
         return "; check the indentation of this line and the ones above"
+    _, colon, value = line_text.strip().lstrip("- ").partition(": ")
+    if "mapping values are not allowed" in problem and colon and ": " in value:
+        quoted = value.strip().replace('"', '\\"')
+        return f'; for ": " inside a value, put it in quotes: "{quoted}"'
     return ""
 
 

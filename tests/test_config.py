@@ -313,7 +313,12 @@ def test_syntax_error_reports_its_line() -> None:
         ("site:\n\ttitle: x\n", 2, "indent with spaces, not tabs"),
         ("site: {title: [}\n", 1, "invalid YAML"),
         ("a: 1\n---\nb: 2\n", 2, "expected a single document"),
-        ("a: 'unclosed\n", 2, "invalid YAML"),
+        # Where the quote or bracket opened, not the end of the file (the parser's mark).
+        ("a: 'unclosed\n", 1, "the quote opened here (column 4) is never closed"),
+        ('a: 1\nb: "open\nc: 3\nd: 4\n', 2, "the quote opened here (column 4) is never closed"),
+        ("a: [x, y\nb: 2\n", 1, "the [ opened here (column 4) is never closed"),
+        ("a: {x: 1\nb: 2\n", 1, "the { opened here (column 4) is never closed"),
+        ("site:\n  title: Digest: news\n", 2, 'put it in quotes: "Digest: news"'),
     ],
 )
 def test_syntax_errors(text: str, line: int, fragment: str) -> None:

@@ -100,6 +100,7 @@ class FetchRequest:
     etag: str | None = None
     last_modified: str | None = None
     body_hash: str | None = None  # sha256 hex of the last body we parsed
+    config_line: int | None = None  # the feed's line in feeds.yaml; None: not listed there
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +184,7 @@ def fetch_once(
     timeout: float = 30.0,
     max_size: int = 10 * 1024 * 1024,
     allow_private_networks: bool = False,
+    config_line: int | None = None,
 ) -> FetchResult:
     """One unconditional GET outside a pass (``add``, ``preview``): the same checks as a
     pass (deadline, size cap, redirects followed by hand, private addresses refused unless
@@ -196,6 +198,7 @@ def fetch_once(
         timeout=timeout,
         max_size=max_size,
         allow_private_networks=allow_private_networks,
+        config_line=config_line,
     )
     results = asyncio.run(fetch_all([request], user_agent=user_agent, concurrency=1))
     return results[0]
@@ -218,7 +221,8 @@ async def fetch_one(
         failure = _Failure(
             "timeout",
             f"{request.feed_id}: no complete response within {request.timeout:g} s from "
-            f"{trail.url} (the timeout covers the whole fetch, redirects included)",
+            f"{trail.url} (the timeout covers the whole fetch, redirects included)"
+            + _raise_setting(request, "if the partner is only slow", "timeout"),
         )
     except _Failure as exc:
         failure = exc
@@ -604,8 +608,16 @@ def _too_large(request: FetchRequest, url: str) -> _Failure:
     return _Failure(
         "too_large",
         f"{request.feed_id}: the feed at {url} is larger than the limit of "
-        f"{_size(request.max_size)} once decoded; we stopped reading it",
+        f"{_size(request.max_size)} once decoded; we stopped reading it"
+        + _raise_setting(request, "if the feed really is that big", "max_size"),
     )
+
+
+def _raise_setting(request: FetchRequest, when: str, key: str) -> str:
+    """The fix of a limit the partner ran into, for a feed of feeds.yaml."""
+    if request.config_line is None:
+        return ""
+    return f"; {when}, raise its {key} in feeds.yaml (line {request.config_line})"
 
 
 def _size(count: int) -> str:
@@ -670,10 +682,13 @@ def _http_failure(request: FetchRequest, response: httpx.Response, url: str) -> 
     status = response.status_code
     sentence = f"{request.feed_id}: HTTP {status} {_reason(response)} from {url}"
     retry_after = None
+    line = request.config_line
     if status == 410:
-        sentence += "; the partner removed this feed: remove it from feeds.yaml"
+        sentence += "; the partner removed this feed"
+        sentence += f": remove it from feeds.yaml (line {line})" if line else ""
     elif status == 404:
-        sentence += "; the feed may have moved: check its url in feeds.yaml"
+        fix = f"check its url in feeds.yaml (line {line})" if line else "check the URL"
+        sentence += f"; the feed may have moved: {fix}"
     elif status in (401, 403):
         sentence += "; the partner refuses us access (it may block our User-Agent)"
     elif status in (429, 503):
@@ -712,7 +727,8 @@ def _transport_failure(request: FetchRequest, url: httpx.URL, exc: httpx.HTTPErr
         }.get(type(exc), "talking to")
         return _Failure(
             "timeout",
-            f"{feed_id}: timed out after {request.timeout:g} s {phase} {where} for {url}",
+            f"{feed_id}: timed out after {request.timeout:g} s {phase} {where} for {url}"
+            + _raise_setting(request, "if the partner is only slow", "timeout"),
         )
     tls = _cause(exc, ssl.SSLError)
     if tls is not None:

@@ -124,6 +124,7 @@ def fetch_requests(
                 etag=state.etag if state and same_url else None,
                 last_modified=state.last_modified if state and same_url else None,
                 body_hash=state.body_hash if state and same_url else None,
+                config_line=feed.line or None,
             )
         )
     return requests

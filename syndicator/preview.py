@@ -172,6 +172,7 @@ def preview_feed(
         timeout=feed.timeout.total_seconds(),
         max_size=feed.max_size,
         allow_private_networks=feed.allow_private_networks,
+        config_line=feed.line or None,
     )
     configured = config.feed(feed.id)
     report = PreviewReport(

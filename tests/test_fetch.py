@@ -179,8 +179,7 @@ def test_same_body_hash_is_not_modified(server: PartnerServer) -> None:
         (404, "scw-news: HTTP 404 Not Found from {url}; the feed may have moved"),
         (
             410,
-            "scw-news: HTTP 410 Gone from {url}; the partner removed this feed: "
-            "remove it from feeds.yaml",
+            "scw-news: HTTP 410 Gone from {url}; the partner removed this feed",
         ),
         (500, "scw-news: HTTP 500 Internal Server Error from {url}"),
         (403, "scw-news: HTTP 403 Forbidden from {url}; the partner refuses us access"),
@@ -196,6 +195,39 @@ def test_http_errors_are_sentences(server: PartnerServer, status: int, expected:
     assert result.error.startswith(expected.format(url=server.url("/feed")))
     assert result.body is None
     assert (result.etag, result.body_hash) == ('"old"', "abc")  # kept for next time
+
+
+@pytest.mark.parametrize(
+    ("status", "listed", "unlisted"),
+    [
+        (404, "the feed may have moved: check its url in feeds.yaml (line 14)", "check the URL"),
+        (410, "remove it from feeds.yaml (line 14)", "the partner removed this feed"),
+    ],
+)
+def test_the_fix_of_an_http_error_names_the_line_or_fits_a_url_not_listed(
+    server: PartnerServer, status: int, listed: str, unlisted: str
+) -> None:
+    # `add` and `preview` fetch URLs that feeds.yaml does not have: "check its url in
+    # feeds.yaml" sent operators looking for a line that is not there.
+    server.set("/feed", b"no", content_type="text/plain", status=status)
+    in_config = fetch1(request(server.url("/feed"), config_line=14)).error or ""
+    assert in_config.endswith(listed)
+    not_in_config = fetch1(request(server.url("/feed"))).error or ""
+    assert not_in_config.endswith(unlisted) and "feeds.yaml" not in not_in_config
+
+
+def test_limits_name_the_setting_that_raises_them(server: PartnerServer) -> None:
+    server.set("/big", b"x" * (2 * MiB))
+    big = fetch1(request(server.url("/big"), max_size=MiB, config_line=14)).error or ""
+    assert big.endswith(
+        "we stopped reading it; if the feed really is that big, raise its max_size in "
+        "feeds.yaml (line 14)"
+    )
+    server.set("/slow", b"late", delay=2.0)
+    slow = fetch1(request(server.url("/slow"), timeout=0.5, config_line=14)).error or ""
+    assert slow.endswith("; if the partner is only slow, raise its timeout in feeds.yaml (line 14)")
+    unlisted = fetch1(request(server.url("/slow"), timeout=0.5)).error or ""
+    assert "feeds.yaml" not in unlisted
 
 
 @pytest.mark.parametrize("status", [429, 503])

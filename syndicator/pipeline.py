@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from syndicator import __version__
 from syndicator.config import Config, FeedConfig
 from syndicator.dedupe import Assignment, StoryIndex, assign_stories, build_story, signature_of
+from syndicator.discover import discover_feeds, looks_like_html
 from syndicator.fetch import FetchRequest, FetchResult, fetch_all
 from syndicator.model import KINDS, FeedState, Kind, Partner, StoredEntry, Story
 from syndicator.parse import ParseError
@@ -273,7 +274,8 @@ def apply_fetch(
     try:
         return _store_entries(feed, result, succeeded, context)
     except ParseError as error:
-        return _record_failure(context.store, state, f"{feed.id}: {error} ({result.final_url})")
+        message = f"{feed.id}: {error} ({result.final_url}){_announced(feed, result)}"
+        return _record_failure(context.store, state, message)
     except Exception as error:  # a bug or a feed we did not foresee: it stays with this feed
         log.exception("%s: unexpected error while processing the feed", feed.id)
         return _record_failure(context.store, state, f"{feed.id}: internal error: {error!r}")
@@ -296,6 +298,22 @@ def _body_warning(feed: FeedConfig, state: FeedState | None) -> str | None:
     """The stored warning, unless it is about a redirect (which each fetch says anew)."""
     warning = state.warning if state else None
     return None if warning is None or warning.startswith(_moved_prefix(feed)) else warning
+
+
+def _announced(feed: FeedConfig, result: FetchResult) -> str:
+    """Where a web page served instead of the feed says the feed is: a partner that moved
+    its feed often leaves such a page behind."""
+    body = result.body or b""
+    if not looks_like_html(body, result.content_type):
+        return ""
+    found = [f.url for f in discover_feeds(body, result.final_url)][:3]
+    if not found:
+        return ""
+    which = "that is the feed" if len(found) == 1 else "one of them is the feed"
+    return (
+        f"; the page announces {', '.join(found)}: if {which}, put it in feeds.yaml "
+        f"(line {feed.line})"
+    )
 
 
 def _record_failure(store: Store, state: FeedState, message: str) -> FeedReport:

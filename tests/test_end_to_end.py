@@ -304,9 +304,11 @@ def test_broken_partners_are_reported_and_lose_nothing(setup: Setup) -> None:
     setup.run("fetch")
     all_before = setup.ids_by_title()
 
-    setup.server.set(
-        "/scw-news.rss", b"<html><body>Maintenance</body></html>", content_type="text/html"
+    page = (
+        b'<html><head><link rel="alternate" type="application/rss+xml" href="/rss/news.xml">'
+        b"</head><body>We moved our feed</body></html>"
     )
+    setup.server.set("/scw-news.rss", page, content_type="text/html")
     setup.server.set("/wego-news.atom", b"gone", status=500, content_type="text/plain")
     result = setup.run("fetch")
     assert "4 feeds: 0 ok, 2 not modified, 2 failed" in result.stdout
@@ -322,6 +324,12 @@ def test_broken_partners_are_reported_and_lose_nothing(setup: Setup) -> None:
     assert by_id["wego-news"]["consecutive_errors"] == 1
     assert "HTTP 500" in by_id["wego-news"]["last_error"]
     assert "HTML page" in by_id["scw-news"]["last_error"]
+    # The partner moved its feed and the page says where: the sentence gives the fix.
+    line = by_id["scw-news"]["line"]
+    assert by_id["scw-news"]["last_error"].endswith(
+        f"; the page announces {setup.server.url('/rss/news.xml')}: if that is the feed, put "
+        f"it in feeds.yaml (line {line})"
+    )
     assert by_id["scw-webinars"]["health"] == "ok"
     assert status["stories"] == 12 and status["entries"] == 15
 

@@ -181,6 +181,7 @@ def sanitize_html(markup: str, base_url: str, iframe_hosts: frozenset[str] = fro
         markup = _ANY_TAG.sub(" ", markup)
     tags = set(nh3.ALLOWED_TAGS)
     attributes = {tag: set(names) for tag, names in nh3.ALLOWED_ATTRIBUTES.items()}
+    attributes["img"] = attributes.get("img", set()) | _LAZY_SOURCES
     if iframe_hosts:
         tags.add("iframe")
         attributes["iframe"] = set(_IFRAME_ATTRIBUTES)
@@ -193,7 +194,27 @@ def sanitize_html(markup: str, base_url: str, iframe_hosts: frozenset[str] = fro
     )
     if iframe_hosts:
         cleaned = _IFRAME.sub(_rebuilt_iframe, cleaned)
+    if "data-" in cleaned:
+        cleaned = _IMG_TAG.sub(_with_lazy_source, cleaned)
     return cleaned.strip()
+
+
+# Lazy-loading plugins put the picture in one of these and a placeholder (a data: URL,
+# which is dropped) in src: the image then takes its src from the first one given.
+_LAZY_SOURCES = frozenset({"data-src", "data-lazy-src", "data-original"})
+_IMG_TAG = re.compile(r"<img\b[^>]*>")
+_LAZY_ATTRIBUTE = re.compile(r'\s(data-src|data-lazy-src|data-original)="([^"]*)"')
+
+
+def _with_lazy_source(tag: re.Match[str]) -> str:
+    img = tag.group(0)
+    sources = _LAZY_ATTRIBUTE.findall(img)
+    if not sources:
+        return img
+    img = _LAZY_ATTRIBUTE.sub("", img)
+    if ' src="' in img:
+        return img
+    return img.replace("<img", f'<img src="{sources[0][1]}"', 1)
 
 
 def _filter_attribute(
@@ -201,6 +222,10 @@ def _filter_attribute(
 ) -> str | None:
     # nh3 has already refused unsafe schemes by the time this runs; only relative URLs remain
     # to be made absolute, since a feed reader has no base to resolve them against.
+    if attribute in _LAZY_SOURCES:  # becomes the src: only an http(s) image address
+        lazy = _join(base_url, value.strip())
+        http = lazy is not None and urlsplit(lazy).scheme.lower() in {"http", "https"}
+        return lazy if http else None
     if attribute not in _URL_ATTRIBUTES:
         return value
     absolute = _join(base_url, value.strip())

@@ -46,7 +46,7 @@ from syndicator import feedparser_speed
 from syndicator.events import ZONE_ABBREVIATIONS, event_from_iso, event_from_json_feed
 from syndicator.model import Enclosure, Event, ParsedEntry, ParsedFeed
 
-__all__ = ["ParseError", "parse_feed"]
+__all__ = ["CUT_MARK", "ParseError", "parse_feed"]
 
 feedparser_speed.install()  # same results, ~20% faster (see feedparser_speed.py)
 # Identity uses the raw guid: feedparser would resolve a guid without isPermaLink="false"
@@ -78,6 +78,11 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 # entries dropped, with a warning in the feed's status; nothing fails.
 MAX_TITLE_CHARS = 4 * 1024  # as sent; normalize shortens the plain-text title further
 MAX_HTML_CHARS = 256 * 1024  # summary, content
+# What a summary or content cut to MAX_HTML_CHARS ends with.
+CUT_MARK = (
+    " …<p><em>(This text is too long to carry in full and is cut here; the whole article "
+    "is on the partner's site.)</em></p>"
+)
 MAX_URL_CHARS = 4 * 1024  # longer links and enclosure URLs are dropped, never cut
 MAX_GUID_CHARS = 1024  # longer guids are replaced by their sha256 (stable, distinct)
 MAX_NAMES = 50  # authors, categories
@@ -304,8 +309,8 @@ def _entry_within_limits(entry: ParsedEntry, cuts: dict[str, int]) -> ParsedEntr
         guid=guid,
         link=_url_within_limit(entry.link, "links", cuts),
         title=_cut(entry.title, MAX_TITLE_CHARS, "titles", cuts),
-        summary=_cut(entry.summary, MAX_HTML_CHARS, "summaries", cuts),
-        content=_cut(entry.content, MAX_HTML_CHARS, "contents", cuts),
+        summary=_cut_html(entry.summary, "summaries", cuts),
+        content=_cut_html(entry.content, "contents", cuts),
         authors=_names_within_limits(entry.authors, "author lists", cuts),
         categories=_names_within_limits(entry.categories, "category lists", cuts),
         enclosures=tuple(replace(e, type=e.type[:MAX_NAME_CHARS]) for e in enclosures),
@@ -320,6 +325,23 @@ def _cut(text: str, limit: int, what: str, cuts: dict[str, int]) -> str:
         return text
     _note(cuts, what)
     return text[:limit]
+
+
+def _cut_html(markup: str, what: str, cuts: dict[str, int]) -> str:
+    """``markup`` cut to ``MAX_HTML_CHARS`` between words, outside any tag, and saying so
+    (members otherwise read an article that stops mid-word); the sanitizer closes what the
+    cut left open."""
+    if len(markup) <= MAX_HTML_CHARS:
+        return markup
+    _note(cuts, what)
+    head = markup[:MAX_HTML_CHARS]
+    tag_start = head.rfind("<")
+    if tag_start > head.rfind(">"):
+        head = head[:tag_start]
+    space = max(head.rfind(" "), head.rfind("\n"), head.rfind(">"))
+    if space > len(head) - 1000:  # a word is never that long; else cut where it is
+        head = head[: space + 1]
+    return head.rstrip() + CUT_MARK
 
 
 def _url_within_limit(url: str | None, what: str, cuts: dict[str, int]) -> str | None:

@@ -730,7 +730,8 @@ def test_oversized_fields_are_cut_with_a_warning() -> None:
     assert len(entry.title) == parse_module.MAX_TITLE_CHARS
     assert entry.guid is not None and entry.guid.startswith("sha256:") and len(entry.guid) == 71
     assert entry.link is None
-    assert len(entry.summary) == parse_module.MAX_HTML_CHARS
+    assert len(entry.summary) <= parse_module.MAX_HTML_CHARS + len(parse_module.CUT_MARK)
+    assert entry.summary.endswith(parse_module.CUT_MARK)
     assert len(entry.categories) == parse_module.MAX_NAMES
     assert feed.warning is not None
     assert "cut oversized fields: " in feed.warning
@@ -738,6 +739,20 @@ def test_oversized_fields_are_cut_with_a_warning() -> None:
         assert what in feed.warning
     # the same long guid always gives the same identity
     assert parse(body).entries[0].guid == entry.guid
+
+
+def test_a_cut_text_ends_between_words_and_says_it_was_cut() -> None:
+    # A 300 KB article used to end "...reclaim street spa</p>", nothing telling the member.
+    from syndicator import parse as parse_module  # noqa: PLC0415
+
+    words = "<p>" + "reclaim street space " * 20_000 + "</p>"
+    entry = parse(
+        rss(f"<item><title>Long</title><description>{html_escape(words)}</description></item>")
+    ).entries[0]
+    text = entry.summary.removesuffix(parse_module.CUT_MARK)
+    assert entry.summary.endswith(parse_module.CUT_MARK)
+    assert text.endswith(("reclaim", "street", "space"))
+    assert "the whole article is on the partner's site" in parse_module.CUT_MARK
 
 
 @pytest.mark.parametrize(

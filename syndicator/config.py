@@ -217,7 +217,11 @@ _UNIT_WORDS = {
     **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), "m"),
     **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), "h"),
     **dict.fromkeys(("d", "day", "days"), "d"),
+    **dict.fromkeys(("w", "wk", "wks", "week", "weeks"), "w"),  # only in hints: "1w" is "7d"
 }
+_WEEK = 7 * 86400
+# How a duration may be written by mistake: "1.5h", "2 weeks", "15 minutes".
+_DURATION_WORDING = re.compile(r"([0-9]{1,9}(?:\.[0-9]{1,6})?)([a-zA-Z]+)")
 _SIZE = re.compile(r"([0-9]+)(B|KB|MB)")
 _SIZE_UNITS = {"B": 1, "KB": 1024, "MB": 1024 * 1024}
 _SIZE_WORDS = {
@@ -271,15 +275,18 @@ def _suggestion(text: str, hint: str | None) -> str:
 def _duration_hint(text: str) -> str | None:
     """``15 minutes`` -> ``15m``; ``1h30m`` -> ``90m``; None when there is no clear reading."""
     compact = text.replace(" ", "")
-    if not compact or _DURATION_PART.sub("", compact):
+    if not compact or _DURATION_WORDING.sub("", compact):
         return None
-    seconds = 0
-    for number, word in _DURATION_PART.findall(compact):
+    seconds = 0.0
+    for number, word in _DURATION_WORDING.findall(compact):
         unit = _UNIT_WORDS.get(word.lower())
         if unit is None:
             return None
-        seconds += int(number) * _UNIT_SECONDS[unit]
-    return _format_duration(seconds) if seconds > 0 else None
+        seconds += float(number) * (_WEEK if unit == "w" else _UNIT_SECONDS[unit])
+    seconds = round(seconds, 3)  # 0.1h is 360.00000000000006 s in floating point
+    if seconds <= 0 or seconds != int(seconds):
+        return None
+    return _format_duration(int(seconds))
 
 
 def _format_duration(seconds: int) -> str:

@@ -604,7 +604,10 @@ def test_parse_duration(text: str, expected: timedelta) -> None:
         ("2 hours", "did you mean '2h'?"),
         ("1h30m", "did you mean '90m'?"),
         ("15M", "did you mean '15m'?"),
-        ("1.5h", "got '1.5h'"),
+        ("1.5h", "got '1.5h'; did you mean '90m'?"),
+        ("1w", "did you mean '7d'?"),
+        ("2 weeks", "did you mean '14d'?"),
+        ("0.5s", "got '0.5s'"),  # no whole number of seconds: no guess
         ("-5m", "got '-5m'"),
         ("15ms", "got '15ms'"),
         ("", "got ''"),

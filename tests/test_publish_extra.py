@@ -984,3 +984,13 @@ def test_background_writer_thread_ended_by_a_base_exception_never_hangs_the_publ
     assert not caller.is_alive(), "submit waited forever for a writer thread that had ended"
     assert [type(error) for error in raised] == [_WriterKilled]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("all.")]
+
+
+def test_index_html_gives_a_webinar_its_start_beside_its_date() -> None:
+    start = NOW + timedelta(days=3, hours=2)
+    item = webinar(9, start, NOW - timedelta(days=5))
+    page = render_all(SITE, [item], PARTNERS, now=NOW)["index.html"].decode()
+    [line] = [line for line in page.splitlines() if "2026-11-20" in line]
+    assert (
+        '; webinar, starts <time datetime="2026-11-28T14:00:00+00:00">2026-11-28 14:00 UTC' in line
+    )

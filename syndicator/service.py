@@ -436,7 +436,8 @@ class Service:
                 # Enabled again, or a failing feed's settings fixed: the operator means "try
                 # it now", not after the rest of a back-off, of a partner's Retry-After, or
                 # never (410 Gone: the partner may have put it back).
-                plan = self._schedule_plan(new_feeds[feed_id], NextPoll(now, "retry asked"), now)
+                retry = NextPoll(now, "retried after the feeds.yaml edit")
+                plan = self._schedule_plan(new_feeds[feed_id], retry, now)
             what = "added to" if feed_id in added else "changed in"
             log.info("%s: %s feeds.yaml", feed_id, what)
             self._log_plan(feed_id, plan, now)

@@ -188,6 +188,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handlers[args.verb](args)
     except ConfigError as error:
         _print_problems(error)
+        if args.verb == "status":
+            print(
+                "a `syndicator run` started before the edit keeps polling on the last good "
+                "feeds.yaml: its /status page shows every partner, and these problems",
+                file=sys.stderr,
+            )
         return EXIT_CONFIG
     except (StoreError, PublishError, UsageError, DatabaseBusy, OperatorError) as error:
         print(f"syndicator: {error}", file=sys.stderr)

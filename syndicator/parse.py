@@ -36,14 +36,14 @@ import time
 import xml.sax
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
 from syndicator import feedparser_speed
-from syndicator.events import ZONE_ABBREVIATIONS, event_from_iso, event_from_json_feed
+from syndicator.events import event_from_iso, event_from_json_feed, zone_of
 from syndicator.model import Enclosure, Event, ParsedEntry, ParsedFeed
 
 __all__ = ["CUT_MARK", "ParseError", "parse_feed"]
@@ -618,18 +618,17 @@ def _entry_date(entry: Mapping[str, Any], key: str) -> datetime | None:
 
     feedparser knows the US abbreviations and reads any other ("KST", "CET", "JST") as
     UTC: a Korean partner's item came out 9 hours late. Where it did (the time it gives is
-    the written one), the abbreviation table of ``events`` says the offset; an abbreviation
-    neither knows stays UTC.
+    the written one), ``events.zone_of`` reads the abbreviation, as it does for webinar
+    times; an abbreviation neither knows stays UTC.
     """
     moment = _from_struct(_get(entry, f"{key}_parsed"))
     match = _ZONE_ABBREVIATION_AT_END.search(_text(_get(entry, key)))
     if moment is None or match is None:
         return moment
-    hour, minute, abbreviation = int(match[1]), int(match[2]), match[3].upper()
-    offset = ZONE_ABBREVIATIONS.get(abbreviation)
-    if not isinstance(offset, int | float) or (moment.hour, moment.minute) != (hour, minute):
+    zone = zone_of(match[3])
+    if zone is None or (moment.hour, moment.minute) != (int(match[1]), int(match[2])):
         return moment  # unknown, or feedparser applied the offset itself
-    return moment - timedelta(hours=offset)
+    return moment.replace(tzinfo=zone).astimezone(UTC)
 
 
 def _from_struct(value: object) -> datetime | None:

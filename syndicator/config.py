@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -145,6 +145,11 @@ class FeedDefaults:
     max_entries: int = DEFAULT_MAX_ENTRIES
     iframe_hosts: frozenset[str] = frozenset(DEFAULT_IFRAME_HOSTS)
 
+    def under(self, written: dict[str, Any]) -> dict[str, Any]:
+        """Each of these keys as a feed wrote it (``written``), else its default here: the
+        one place that applies ``defaults:``, to listed and unlisted feeds alike."""
+        return {key.name: written.get(key.name, getattr(self, key.name)) for key in fields(self)}
+
 
 @dataclass(frozen=True, slots=True)
 class Config:
@@ -167,19 +172,13 @@ class Config:
     def unlisted_feed(self, feed_id: str, url: str) -> FeedConfig:
         """A feed that is not in feeds.yaml, set up as if it were added with only ``id`` and
         ``url``: ``defaults:``, the top-level kind rules and ``allow_private_networks``."""
-        defaults = self.defaults
         return FeedConfig(
             id=feed_id,
             url=url,
             line=0,
-            interval=defaults.interval,
-            timeout=defaults.timeout,
-            max_size=defaults.max_size,
-            max_poll_interval=defaults.max_poll_interval,
-            max_entries=defaults.max_entries,
-            iframe_hosts=defaults.iframe_hosts,
             allow_private_networks=self.allow_private_networks,
             rules=self.rules,
+            **self.defaults.under({}),
         )
 
 
@@ -1106,22 +1105,16 @@ def _rules(models: list[_Rule], loc: Loc, where: _Where) -> tuple[Rule, ...]:
 
 def _feed_config(feed: _Feed, line: int, root: _Root, defaults: FeedDefaults) -> FeedConfig:
     given = feed.model_fields_set  # keys written in this feed; the others are inherited
+    written = {key: getattr(feed, key) for key in given}
+    if "iframe_hosts" in written:
+        written["iframe_hosts"] = frozenset(feed.iframe_hosts)
     return FeedConfig(
         id=feed.id,
         url=feed.url,
         line=line,
         kind=feed.kind,
         name=feed.name,
-        interval=feed.interval if "interval" in given else defaults.interval,
-        timeout=feed.timeout if "timeout" in given else defaults.timeout,
-        max_size=feed.max_size if "max_size" in given else defaults.max_size,
-        max_poll_interval=(
-            feed.max_poll_interval if "max_poll_interval" in given else defaults.max_poll_interval
-        ),
-        max_entries=feed.max_entries if "max_entries" in given else defaults.max_entries,
-        iframe_hosts=(
-            frozenset(feed.iframe_hosts) if "iframe_hosts" in given else defaults.iframe_hosts
-        ),
+        **defaults.under(written),
         tags=tuple(feed.tags),
         enabled=feed.enabled,
         priority=feed.priority,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -181,6 +182,32 @@ feeds:
     assert (overrides.enabled, overrides.priority) == (False, -5)
     assert [f.id for f in config.enabled_feeds] == ["inherits"]
     assert [(f.id, f.line) for f in config.feeds] == [("inherits", 8), ("overrides", 10)]
+
+
+def test_an_unlisted_feed_gets_what_a_feed_of_only_id_and_url_gets() -> None:
+    config = check(
+        """\
+site: {title: Digest, url: https://feeds.example.org/}
+defaults:
+  interval: 2h
+  timeout: 90s
+  max_size: 512KB
+  max_poll_interval: 3d
+  max_entries: 40
+  iframe_hosts: [player.example.org]
+allow_private_networks: true
+rules:
+  - kind: webinar
+    title: webinar
+feeds:
+  - id: listed
+    url: https://a.example.org/feed
+"""
+    )
+    [listed] = config.feeds
+    unlisted = config.unlisted_feed("listed", "https://a.example.org/feed")
+    assert unlisted == replace(listed, line=0)
+    assert (unlisted.max_entries, unlisted.iframe_hosts) == (40, frozenset({"player.example.org"}))
 
 
 def test_per_feed_allow_private_networks_without_top_level() -> None:

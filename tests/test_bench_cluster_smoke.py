@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.cluster import fetches, generate
+from bench.cluster import fetches, generate, paired_ratios
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +41,8 @@ def test_smoke_cluster_benchmark_writes_every_figure(tmp_path: Path) -> None:
         "ratio",
     }
     assert figures["ratio"]["target"] == 1.2 * 2000 / 500
+    small, large = document["runs"]["500"][0], document["runs"]["2000"][0]
+    assert figures["ratio"]["runs"] == [large["seconds"] / small["seconds"]]
     for size in (500, 2000):
         [run] = document["runs"][str(size)]
         assert run["entries"] == size
@@ -49,6 +51,13 @@ def test_smoke_cluster_benchmark_writes_every_figure(tmp_path: Path) -> None:
         assert run["seconds"] > 0 and run["peak_rss_mb"] > 0
     assert "cluster_entries, 2,000 entries" in result.stdout
     assert "stories found" in result.stdout
+
+
+def test_each_large_run_is_divided_by_the_small_run_just_before_it() -> None:
+    small = [{"seconds": 0.5}, {"seconds": 1.0}, {"seconds": 0.5}]
+    large = [{"seconds": 6.0}, {"seconds": 11.0}, {"seconds": 5.5}]
+    # Against the fastest small run, the second pair (a slow spell) would read 22x.
+    assert paired_ratios(small, large) == [12.0, 11.0, 11.0]
 
 
 def test_generated_entries_are_seeded_and_fetched_fifty_at_a_time() -> None:

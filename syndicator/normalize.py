@@ -355,7 +355,8 @@ def _entry_key(entry: ParsedEntry, link: str | None, title: str, content: str) -
     if guid:
         return xml_safe(guid)
     if link:
-        return link
+        # Tracking parameters rotated on every poll must not make a new entry each time.
+        return _without_tracking(link)
     return "sha256:" + _hash(title, content)
 
 
@@ -521,7 +522,7 @@ def normalize_feed(feed: ParsedFeed, context: FeedContext) -> tuple[list[Entry],
 # What tells apart items that share an entry key, tried in this order: the first that
 # differs for every item of the group is added to their key.
 _TIEBREAKERS: tuple[tuple[str, Callable[[Entry], str]], ...] = (
-    ("link", lambda e: e.link or ""),
+    ("link", lambda e: _without_tracking(e.link)),
     ("title", lambda e: e.title),
     ("content", lambda e: e.content_hash),
 )

@@ -203,6 +203,35 @@ def test_a_link_whose_tracking_parameters_rotate_is_no_update() -> None:
     assert content_hash("https://example.org/a?id=13") != plain  # selects other content
 
 
+def test_an_item_without_guid_keeps_its_key_when_tracking_parameters_rotate() -> None:
+    # Keyed by its link, each poll's new utm_* value made it a new entry (a "new guid"
+    # replacement on every poll).
+    def key_of(link: str) -> str:
+        return normalize_entry(parsed(guid=None, link=link), CONTEXT, FEED).entry_key
+
+    assert key_of("https://example.org/a?id=12") == "https://example.org/a?id=12"  # as before
+    assert key_of("https://example.org/a?utm_source=rss2&id=12") == "https://example.org/a?id=12"
+    assert key_of("https://example.org/a?id=12&utm_source=rss3&fbclid=x") == key_of(
+        "https://example.org/a?id=12"
+    )
+    assert key_of("https://example.org/a?id=13") != key_of("https://example.org/a?id=12")
+
+
+def test_items_sharing_a_guid_told_apart_by_link_ignore_tracking_parameters() -> None:
+    def keys(poll: int) -> list[str]:
+        items = [
+            parsed(guid="same", link=f"https://example.org/{n}?utm_campaign=poll{poll}")
+            for n in (1, 2)
+        ]
+        return [e.entry_key for e in normalize_entries(feed_of(*items), CONTEXT)]
+
+    assert (
+        keys(1)
+        == keys(2)
+        == ["same | link: https://example.org/1", "same | link: https://example.org/2"]
+    )
+
+
 def test_normalize_entries_skips_empty_and_repeated_keys() -> None:
     feed = ParsedFeed(
         format="rss20",

@@ -40,6 +40,7 @@ from pydantic_core import ErrorDetails, PydanticCustomError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent, SequenceStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.scalarbool import ScalarBoolean
 
@@ -691,15 +692,17 @@ def _too_deep(file_name: str) -> Problem:
 
 def _syntax_problem(exc: MarkedYAMLError, file_name: str, text: str) -> Problem:
     problem, context = str(exc.problem or ""), str(exc.context or "")
-    opened = _never_closed(exc)
+    opened = _never_closed(exc) or _bracket_open_at_end(exc, text)
     if opened is not None:  # at the opening quote or bracket: the parser stops at the end
         return Problem(file_name, opened[0], "", f"invalid YAML: {opened[1]}")
     mark = exc.problem_mark or exc.context_mark
-    line = mark.line + 1 if mark is not None else 1
+    lines = text.splitlines()
+    # The end of a file that ends with a newline is on the line after its last one.
+    line = min(mark.line + 1, len(lines)) if mark is not None and lines else 1
     joiner = ", " if problem.startswith("but ") else "; "
     what = joiner.join(part for part in (context, problem) if part)
-    column = f" (column {mark.column + 1})" if mark is not None else ""
-    hint = _syntax_hint(problem, text.splitlines()[line - 1] if mark is not None else "")
+    column = f" (column {mark.column + 1})" if mark is not None and line == mark.line + 1 else ""
+    hint = _syntax_hint(problem, lines[line - 1] if mark is not None and lines else "")
     return Problem(file_name, line, "", f"invalid YAML: {what}{column}{hint}")
 
 
@@ -718,11 +721,37 @@ def _never_closed(exc: MarkedYAMLError) -> tuple[int, str] | None:
     return None
 
 
+def _bracket_open_at_end(exc: MarkedYAMLError, text: str) -> tuple[int, str] | None:
+    """(line, message) for a [ or { still open when the file ended (``tags: [a,`` as its
+    last line), else None. The parser then names the place it expected a value, not the
+    bracket: its events up to the error tell which bracket is open."""
+    if "<stream end>" not in str(exc.problem or ""):
+        return None
+    opened: list[CollectionStartEvent] = []  # block and flow collections not ended yet
+    try:
+        for event in YAML(typ="rt").parse(text):
+            if isinstance(event, CollectionStartEvent):
+                opened.append(event)
+            elif isinstance(event, CollectionEndEvent) and opened:
+                opened.pop()
+    except YAMLError:
+        pass
+    flow = [event for event in opened if event.flow_style]
+    if not flow:
+        return None
+    mark = flow[-1].start_mark
+    opening, closing = ("[", "]") if isinstance(flow[-1], SequenceStartEvent) else ("{", "}")
+    where = f"opened here (column {mark.column + 1}) is never closed"
+    return mark.line + 1, f"the {opening} {where}; add '{closing}' at the end of it"
+
+
 def _syntax_hint(problem: str, line_text: str) -> str:
     if "'\\t'" in problem:
         return "; indent with spaces, not tabs"
     if "<block" in problem:
         return "; check the indentation of this line and the ones above"
+    if "could not find expected ':'" in problem:
+        return "; a key needs ': ' and its value after it"
     _, colon, value = line_text.strip().lstrip("- ").partition(": ")
     if "mapping values are not allowed" in problem and colon and ": " in value:
         quoted = value.strip().replace('"', '\\"')

@@ -333,6 +333,9 @@ def test_syntax_error_reports_its_line() -> None:
     assert "indentation" in problem.message
 
 
+FEED_START = "feeds:\n  - id: x\n    url: https://a.example.org/feed\n"
+
+
 @pytest.mark.parametrize(
     ("text", "line", "fragment"),
     [
@@ -346,6 +349,14 @@ def test_syntax_error_reports_its_line() -> None:
         ("a: [x, y\nb: 2\n", 1, "the [ opened here (column 4) is never closed"),
         ("a: {x: 1\nb: 2\n", 1, "the { opened here (column 4) is never closed"),
         ("site:\n  title: Digest: news\n", 2, 'put it in quotes: "Digest: news"'),
+        # The file ends inside a bracket, or on a key without its value: these crashed
+        # `check` (the error's line is past the last line) and failed a reload silently.
+        ("a: [", 1, "the [ opened here (column 4) is never closed; add ']'"),
+        (FEED_START + "    tags: [a,", 4, "the [ opened here (column 11) is never closed"),
+        (FEED_START + "    tags: [a,\n", 4, "the [ opened here (column 11) is never closed"),
+        (FEED_START + "    tags: [a, {b: 1,\n", 4, "the { opened here (column 15) is never"),
+        (FEED_START + "    kind\n", 4, "a key needs ': ' and its value after it"),
+        ("a: |\n b\nc\n", 3, "could not find expected ':'"),
     ],
 )
 def test_syntax_errors(text: str, line: int, fragment: str) -> None:

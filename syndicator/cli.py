@@ -25,7 +25,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from syndicator import __version__, demo, explain
-from syndicator.config import Config, ConfigError, FeedConfig, load_config
+from syndicator.config import Config, ConfigError, FeedConfig, Problem, load_config
 from syndicator.lock import DatabaseBusy, DatabaseLock
 from syndicator.model import KINDS
 from syndicator.operator import (
@@ -66,6 +66,9 @@ class UsageError(Exception):
     """The command line names something that does not exist (exit 2)."""
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
 def _default_config() -> Path:
     return Path(os.environ.get("SYNDICATOR_CONFIG", "feeds.yaml"))
 
@@ -87,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--log-level",
         default=os.environ.get("SYNDICATOR_LOG_LEVEL", "INFO"),
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        choices=LOG_LEVELS,
         type=str.upper,
         help="log level for messages on stderr (default INFO)",
     )
@@ -168,7 +171,13 @@ def configure_logging(level: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.log_level not in LOG_LEVELS:  # argparse checks --log-level, not its default
+        parser.error(
+            f"SYNDICATOR_LOG_LEVEL={os.environ.get('SYNDICATOR_LOG_LEVEL')} is not a log "
+            f"level; use one of {', '.join(LOG_LEVELS)}"
+        )
     configure_logging(args.log_level)
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {
         "check": cmd_check,
@@ -188,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handlers[args.verb](args)
     except ConfigError as error:
         _print_problems(error)
-        if args.verb == "status":
+        if args.verb == "status" and (args.config or _default_config()).exists():
             print(
                 "a `syndicator run` started before the edit keeps polling on the last good "
                 "feeds.yaml: its /status page shows every partner, and these problems",
@@ -200,6 +209,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_OK
+    except BrokenPipeError:
+        # The reader of our output went away (`status --json | head`): nothing is wrong. Point
+        # stdout at /dev/null so flushing it at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _print_problems(error: ConfigError) -> None:
@@ -210,7 +224,13 @@ def _print_problems(error: ConfigError) -> None:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(args.config or _default_config())
+    path = args.config or _default_config()
+    if not path.exists():
+        # Often run from another folder than the service's (sudo, cron): say where we looked.
+        how = "give its path with -c FILE or SYNDICATOR_CONFIG=FILE"
+        message = f"no such file: {path.absolute()}; {how}"
+        raise ConfigError([Problem(str(path), 1, "", message)])
+    return load_config(path)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -218,7 +238,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if not config.storage.database.exists():
         raise UsageError(f"no database at {config.storage.database}: run `syndicator fetch` first")
     priorities = {feed.id: feed.priority for feed in config.feeds}
-    with Store(config.storage.database) as store:
+    with Store(config.storage.database, read_only=True) as store:
         try:
             explanation = explain.explain(store, args.reference, priorities)
         except explain.NotFound as error:
@@ -314,7 +334,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args)
-    with Store(config.storage.database) as store:
+    with Store(config.storage.database, read_only=True) as store:
         document = status_document(config, store)
     if args.json:
         print(json.dumps(document, indent=2, ensure_ascii=False))

@@ -316,9 +316,9 @@ def _entries(
 ) -> tuple[tuple[EntryPreview, ...], str | None]:
     """Each entry with its kind and the story it would join; the database read, if any."""
     path = config.storage.database
-    if not path.is_file():  # Store() would create it: a preview creates nothing
+    if not path.is_file():  # nothing stored yet: every entry would start a story
         return tuple(_entry_preview(e, None, None) for e in entries), None
-    with Store(path) as store:
+    with Store(path, read_only=True) as store:
         index = store.story_index()
         stored = store.stored_entries(feed.id, [e.entry_key for e in entries])
         found = assign_stories(

@@ -162,6 +162,19 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
         yield result
 
 
+def test_status_and_explain_before_the_first_fetch_create_no_database(setup: Setup) -> None:
+    # `status` run as root before the service's first start left a root-owned database
+    # the service could not write.
+    status = json.loads(setup.run("status", "--json").stdout)
+    assert [(f["id"], f["last_attempt"]) for f in status["feeds"]] == [
+        (feed_id, None) for feed_id in FEEDS
+    ]
+    assert (status["stories"], status["entries"]) == (0, 0)
+    explained = setup.run("explain", "https://example.org/x", expect=2)
+    assert "no database at" in explained.stderr
+    assert not (setup.folder / "data").exists()
+
+
 def test_first_pass_publishes_merged_deduplicated_valid_feeds(setup: Setup) -> None:
     result = setup.run("fetch")
     assert "4 feeds: 4 ok, 0 not modified, 0 failed; 12 new stories" in result.stdout
@@ -406,6 +419,44 @@ def test_invalid_config_is_refused_by_every_verb_with_its_lines(tmp_path: Path) 
         "feeds.yaml: its /status page shows every partner, and these problems\n"
     )
     assert not (tmp_path / "syndicator.db").exists()
+
+
+def test_a_missing_feeds_yaml_names_the_path_looked_at_and_how_to_give_it(tmp_path: Path) -> None:
+    setup = Setup(tmp_path, tmp_path / "elsewhere" / "feeds.yaml", PartnerServer())
+    for verb in ("check", "status"):
+        refused = setup.run(verb, expect=1).stderr
+        assert refused.startswith(
+            f"{setup.config}:1: no such file: {setup.config}; give its path with -c FILE "
+            "or SYNDICATOR_CONFIG=FILE\n"
+        )
+        assert "keeps polling" not in refused  # no feeds.yaml: no edit a service refused
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_log_level_from_the_environment_is_checked(setup: Setup) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "syndicator", "check", "-c", str(setup.config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "SYNDICATOR_LOG_LEVEL": "loud"},
+    )
+    assert result.returncode == 2
+    assert "SYNDICATOR_LOG_LEVEL=loud is not a log level; use one of DEBUG, INFO" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_output_cut_short_by_its_reader_is_no_error(setup: Setup) -> None:
+    # `syndicator status --json | head -1`: the reader is gone before the output is written
+    # (closed here at once: the command has not even started Python by then).
+    command = [sys.executable, "-m", "syndicator", "status", "--json", "-c", str(setup.config)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as status:
+        assert status.stdout is not None and status.stderr is not None
+        status.stdout.close()
+        errors = status.stderr.read().decode()
+        assert status.wait(timeout=60) == 0, errors
+    assert "BrokenPipeError" not in errors
 
 
 def test_demo_runs_offline_and_publishes(tmp_path: Path) -> None:

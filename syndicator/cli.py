@@ -13,6 +13,7 @@ import difflib
 import json
 import logging
 import os
+import shutil
 import socket
 import sys
 from collections.abc import Callable, Sequence
@@ -79,20 +80,21 @@ def build_parser() -> argparse.ArgumentParser:
         description="Poll partner feeds, merge duplicate stories, publish clean feeds.",
     )
     parser.add_argument("--version", action="version", version=f"syndicator {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    logged = argparse.ArgumentParser(add_help=False)
+    logged.add_argument(
+        "--log-level",
+        default=os.environ.get("SYNDICATOR_LOG_LEVEL", "INFO"),
+        choices=LOG_LEVELS,
+        type=str.upper,
+        help="log level for messages on stderr (default INFO)",
+    )
+    common = argparse.ArgumentParser(add_help=False, parents=[logged])
     common.add_argument(
         "-c",
         "--config",
         type=Path,
         default=None,
         help="feeds.yaml to use (default: ./feeds.yaml or $SYNDICATOR_CONFIG)",
-    )
-    common.add_argument(
-        "--log-level",
-        default=os.environ.get("SYNDICATOR_LOG_LEVEL", "INFO"),
-        choices=LOG_LEVELS,
-        type=str.upper,
-        help="log level for messages on stderr (default INFO)",
     )
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
     verbs.add_parser("check", parents=[common], help="validate feeds.yaml")
@@ -112,17 +114,22 @@ def build_parser() -> argparse.ArgumentParser:
         verb.add_argument(
             "--port", type=int, help="port, 0 for any free one (default: server.port)"
         )
-    demo = verbs.add_parser("demo", parents=[common], help="the whole pipeline on sample feeds")
+    # The demo writes its own feeds.yaml: no -c.
+    demo = verbs.add_parser("demo", parents=[logged], help="the whole pipeline on sample feeds")
     demo.add_argument("--host", default="127.0.0.1", help="address to serve on")
     demo.add_argument("--port", type=int, default=8080, help="port for the result (0: any)")
-    demo.add_argument("--dir", type=Path, help="keep the demo's files here (default: a temp dir)")
+    demo.add_argument(
+        "--dir", type=Path, help="keep the demo's files here (default: a temporary folder)"
+    )
     demo.add_argument(
         "--no-serve", action="store_true", help="run one pass, print the result and exit"
     )
     explain = verbs.add_parser(
         "explain", parents=[common], help="a story's copies and why each joined it"
     )
-    explain.add_argument("reference", help="a story id, a merged story's id, or a copy's link")
+    explain.add_argument(
+        "reference", help="a story id, a merged story's id, or a copy's link or GUID"
+    )
     explain.add_argument("--json", action="store_true", help="print one JSON document")
     _add_partner_verbs(verbs, common)
     return parser
@@ -238,7 +245,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if not config.storage.database.exists():
         raise UsageError(f"no database at {config.storage.database}: run `syndicator fetch` first")
     priorities = {feed.id: feed.priority for feed in config.feeds}
-    with Store(config.storage.database, read_only=True) as store:
+    with Store(config.storage.database) as store:
         try:
             explanation = explain.explain(store, args.reference, priorities)
         except explain.NotFound as error:
@@ -334,7 +341,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args)
-    with Store(config.storage.database, read_only=True) as store:
+    with Store(config.storage.database, create=False) as store:
         document = status_document(config, store)
     if args.json:
         print(json.dumps(document, indent=2, ensure_ascii=False))
@@ -417,6 +424,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("Ctrl-C to stop", flush=True)
     asyncio.run(serve_until_signalled(HttpServer(create_app(static_site(config)), sock)))
     partner_server.shutdown()
+    if args.dir is None:  # nothing to keep: the files were only served
+        shutil.rmtree(folder, ignore_errors=True)
     return EXIT_OK
 
 
@@ -434,6 +443,7 @@ def status_table(document: dict[str, Any]) -> None:
         box=box.SIMPLE_HEAD,
         show_edge=False,
         pad_edge=False,
+        collapse_padding=True,  # two spaces between columns, not three: room for the ids
     )
     table.add_column("feed", overflow="fold")  # ids run to 64 characters: folded, not cut
     for heading in ("health", "HTTP", "entries", "errors", "last success", "next due"):

@@ -51,9 +51,11 @@ class _PartnerFiles(SimpleHTTPRequestHandler):
         log.debug("demo partner: %s", format % args)
 
 
-# The sample feeds' dates were written in the week of this day; the demo moves them on by
-# whole weeks (weekdays stay right), so its webinars are always just ahead, whenever it runs.
-WRITTEN_IN_WEEK_OF = date(2026, 11, 25)
+# The sample's first webinar starts then (scw-webinars.json). The demo moves every date of
+# the sample feeds on by the whole weeks since (weekdays stay right), so one webinar has just
+# passed and two are ahead, whenever it runs. (Counted from the sample's Wednesday, the week
+# turned a day early: on a Wednesday all three were ahead.)
+FIRST_WEBINAR_START = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = (
     "January", "February", "March", "April", "May", "June",
@@ -69,9 +71,9 @@ _WRITTEN_DATE = re.compile(
 )
 
 
-def weeks_to_shift(today: date) -> int:
-    """Whole weeks from the week the sample feeds were written to ``today``'s (0 before)."""
-    return max(0, (today - WRITTEN_IN_WEEK_OF).days // 7)
+def weeks_to_shift(now: datetime) -> int:
+    """Whole weeks from the sample's first webinar to ``now`` (0 before it)."""
+    return max(0, (now - FIRST_WEBINAR_START) // timedelta(weeks=1))
 
 
 def shift_dates(text: str, days: int) -> str:
@@ -101,9 +103,9 @@ def shift_dates(text: str, days: int) -> str:
     return _WRITTEN_DATE.sub(written, text)
 
 
-def write_partner_files(folder: Path, today: date | None = None) -> Path:
-    """The sample feeds, their dates moved on to ``today``'s week, in ``folder``/partners."""
-    days = 7 * weeks_to_shift(today or datetime.now(UTC).date())
+def write_partner_files(folder: Path, now: datetime | None = None) -> Path:
+    """The sample feeds, their dates moved on to ``now``'s week, in ``folder``/partners."""
+    days = 7 * weeks_to_shift(now or datetime.now(UTC))
     partners = folder / "partners"
     partners.mkdir(parents=True, exist_ok=True)
     for _, file_name, *_ in DEMO_FEEDS:

@@ -318,7 +318,7 @@ def _entries(
     path = config.storage.database
     if not path.is_file():  # nothing stored yet: every entry would start a story
         return tuple(_entry_preview(e, None, None) for e in entries), None
-    with Store(path, read_only=True) as store:
+    with Store(path) as store:
         index = store.story_index()
         stored = store.stored_entries(feed.id, [e.entry_key for e in entries])
         found = assign_stories(

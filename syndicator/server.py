@@ -82,7 +82,7 @@ def static_site(config: Config) -> Site:
     """What ``serve`` serves: the files and the stored status, no scheduler."""
 
     def read_status() -> dict[str, Any]:
-        with Store(config.storage.database, read_only=True) as store:
+        with Store(config.storage.database, create=False) as store:
             return status_document(config, store)
 
     async def status() -> dict[str, Any]:

@@ -411,6 +411,7 @@ class Service:
     async def _apply_config(self, new: Config) -> None:
         old_feeds = {feed.id: feed for feed in self._config.enabled_feeds}
         new_feeds = {feed.id: feed for feed in new.enabled_feeds}
+        listed_before = {feed.id for feed in self._config.feeds}
         states = await self._in_db(self._feed_states)
         self._config = new
         if self._store is not None and self._context is not None:
@@ -438,8 +439,7 @@ class Service:
                 # never (410 Gone: the partner may have put it back).
                 retry = NextPoll(now, "retried after the feeds.yaml edit")
                 plan = self._schedule_plan(new_feeds[feed_id], retry, now)
-            what = "added to" if feed_id in added else "changed in"
-            log.info("%s: %s feeds.yaml", feed_id, what)
+            log.info("%s: %s feeds.yaml", feed_id, _edit_of(feed_id, added, listed_before))
             self._log_plan(feed_id, plan, now)
         log.info(
             "%s: reloaded: %s enabled (%d added, %d removed, %d changed)",
@@ -505,6 +505,12 @@ def _log_report(report: FeedReport, plan: NextPoll, now: datetime) -> None:
 def _when(due: datetime, now: datetime) -> str:
     seconds = max(0.0, (due - now).total_seconds())
     return f"in {seconds:.0f} s" if seconds < 120 else f"at {due:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _edit_of(feed_id: str, added: Sequence[str], listed_before: set[str]) -> str:
+    if feed_id not in added:
+        return "changed in"
+    return "enabled again in" if feed_id in listed_before else "added to"
 
 
 def _retry_now(feed_id: str, added: Sequence[str], states: Mapping[str, FeedState]) -> bool:

@@ -210,19 +210,16 @@ def _required_dt(value: str) -> datetime:
 class Store:
     """An open syndicator database. Use as a context manager, or call ``close``."""
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
-        """Open (create, upgrade) the database at ``path``. ``read_only`` (status, explain,
-        serve, preview): never create, upgrade or write it; a database that does not exist
-        yet reads as an empty one (as if it had been created, in memory)."""
+    def __init__(self, path: Path, *, create: bool = True) -> None:
+        """Open (create, upgrade) the database at ``path``. Without ``create`` (status, serve)
+        a database that does not exist yet is not created: it reads as an empty one, made in
+        memory. (A read-only connection is no answer: on a WAL database it leaves -wal and
+        -shm files behind, which a root ``status`` would leave root-owned.)"""
         self.path = path
         try:
-            if read_only and not path.exists():
+            if not create and not path.exists():
                 self._db = sqlite3.connect(":memory:", isolation_level=None)
                 self._migrate()
-            elif read_only:
-                uri = f"{path.resolve().as_uri()}?mode=ro"
-                self._db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
-                self._check_readable()
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 # isolation_level=None: we open transactions ourselves, one per feed update.
@@ -246,20 +243,6 @@ class Store:
     @property
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
-
-    def _check_readable(self) -> None:
-        current, known = self.schema_version, len(MIGRATIONS)
-        if current > known:
-            raise StoreError(
-                f"the database {self.path} has schema version {current}, newer than this "
-                f"syndicator knows ({known}); upgrade syndicator"
-            )
-        if current < known:
-            raise StoreError(
-                f"the database {self.path} has schema version {current}, older than this "
-                f"syndicator reads ({known}): `syndicator fetch`, or restarting `syndicator "
-                "run`, upgrades it"
-            )
 
     def _migrate(self) -> None:
         current = self.schema_version

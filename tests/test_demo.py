@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from syndicator.demo import (
     DEMO_FEEDS,
@@ -35,17 +37,36 @@ def test_what_is_not_a_date_stays() -> None:
     assert shift_dates(text, 70) == text
 
 
-def test_weeks_to_shift() -> None:
-    assert weeks_to_shift(date(2026, 11, 25)) == 0
-    assert weeks_to_shift(date(2026, 12, 1)) == 0  # the same week
-    assert weeks_to_shift(date(2026, 12, 2)) == 1
-    assert weeks_to_shift(date(2026, 1, 1)) == 0  # before: as written
+def at(day: int, hour: int = 12, month: int = 12) -> datetime:
+    return datetime(2026, month, day, hour, tzinfo=UTC)
+
+
+def test_weeks_to_shift_turn_when_the_first_webinar_has_passed() -> None:
+    assert weeks_to_shift(at(25, month=11)) == 0  # written: all three webinars ahead
+    assert weeks_to_shift(at(26, 9, month=11)) == 0
+    assert weeks_to_shift(at(2)) == 0  # a Wednesday: 26 November is still the one just past
+    assert weeks_to_shift(at(3, 9)) == 0  # the week turns at 10:00 UTC on Thursdays
+    assert weeks_to_shift(at(3, 11)) == 1
+    assert weeks_to_shift(at(7)) == 1
+    assert weeks_to_shift(datetime(2026, 1, 1, tzinfo=UTC)) == 0  # before: as written
+
+
+@pytest.mark.parametrize("day", range(26, 26 + 14))
+def test_one_demo_webinar_has_just_passed_and_two_are_ahead(tmp_path: Path, day: int) -> None:
+    now = datetime(2026, 11, 1, 12, tzinfo=UTC) + timedelta(days=day - 1)
+    folder = write_partner_files(tmp_path, now=now)
+    webinars = json.loads((folder / "scw-webinars.json").read_text(encoding="utf-8"))
+    starts = [
+        date.fromisoformat(item["id"].removeprefix("scw-webinar-")) for item in webinars["items"]
+    ]
+    # at noon, after the 10:00 start of a Thursday's webinar; the others are a week apart
+    assert sum(start <= now.date() for start in starts) == 1, (now, starts)
 
 
 def test_partner_files_written_months_later_still_have_upcoming_webinars(
     tmp_path: Path,
 ) -> None:
-    folder = write_partner_files(tmp_path, today=date(2027, 3, 1))  # 13 weeks on
+    folder = write_partner_files(tmp_path, now=datetime(2027, 3, 1, tzinfo=UTC))  # 13 weeks on
     webinars = json.loads((folder / "scw-webinars.json").read_text(encoding="utf-8"))
     assert [item["id"] for item in webinars["items"]] == [
         "scw-webinar-2027-03-11",

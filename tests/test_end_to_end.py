@@ -489,6 +489,32 @@ def test_demo_runs_offline_and_publishes(tmp_path: Path) -> None:
     )
 
 
+def test_demo_without_dir_serves_then_removes_its_temporary_folder(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "syndicator", "demo", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(4)]
+        assert lines[1].startswith(f"demo configuration: {tmp_path}"), lines
+        url = lines[3].split()[2].removesuffix("index.html")
+        with urllib.request.urlopen(url + "all.json", timeout=10) as response:
+            assert len(json.loads(response.read())["items"]) == 12
+        [folder] = tmp_path.glob("syndicator-demo-*")
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    assert not folder.exists()
+    # It writes its own feeds.yaml: -c was accepted and silently ignored.
+    with_config = [sys.executable, "-m", "syndicator", "demo", "-c", "feeds.yaml"]
+    refused = subprocess.run(with_config, capture_output=True, text=True, timeout=60, check=False)
+    assert refused.returncode == 2 and "unrecognized arguments: -c" in refused.stderr
+
+
 def test_serve_serves_published_files_with_feed_types_and_stops_on_sigterm(setup: Setup) -> None:
     setup.run("fetch")
     process = subprocess.Popen(

@@ -423,6 +423,7 @@ def test_an_operator_can_retry_a_waiting_feed_by_editing_feeds_yaml(tmp_path: Pa
             service.wait_for(lambda: "busy: removed or disabled" in service.log_text())
             config.write_text(text, encoding="utf-8")
             service.wait_for(lambda: len(partner.requests_for("/busy.rss")) == 2, "a retry")
+            assert "busy: enabled again in feeds.yaml" in service.log_text()
             service.wait_for(lambda: service.feed("busy")["consecutive_errors"] == 2)
 
             moved = text.replace("/busy.rss", "/also-busy.rss")

@@ -67,25 +67,16 @@ def test_newer_schema_is_refused_with_a_sentence(tmp_path: Path) -> None:
         Store(tmp_path / "s.db")
 
 
-def test_read_only_never_creates_upgrades_or_writes(tmp_path: Path) -> None:
+def test_a_store_that_may_not_create_reads_a_missing_database_as_empty(tmp_path: Path) -> None:
     missing = tmp_path / "none" / "s.db"
-    with Store(missing, read_only=True) as store:  # reads as an empty database
+    with Store(missing, create=False) as store:
         assert store.feed_states() == {} and store.counts() == {"stories": 0, "entries": 0}
     assert not missing.parent.exists()
-
     with Store(tmp_path / "s.db") as store:
         apply(store, [entry("a", "Seoul opens a data hub", "scw")])
-    with Store(tmp_path / "s.db", read_only=True) as store:
+    with Store(tmp_path / "s.db", create=False) as store:
         assert store.counts() == {"stories": 1, "entries": 1}
-        with pytest.raises(sqlite3.OperationalError, match="readonly"):
-            store.set_signatures({("scw", "a"): b"x"})
-
-    db = sqlite3.connect(tmp_path / "s.db")
-    db.execute("PRAGMA user_version = 2")
-    db.close()
-    with pytest.raises(StoreError, match="older than this syndicator reads"):
-        Store(tmp_path / "s.db", read_only=True)
-    assert sqlite3.connect(tmp_path / "s.db").execute("PRAGMA user_version").fetchone()[0] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.db"]  # no -wal, no -shm left
 
 
 def test_unusable_path_is_a_store_error(tmp_path: Path) -> None:

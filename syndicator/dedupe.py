@@ -460,19 +460,52 @@ def entry_change(
 ) -> tuple[Entry, EntryChange]:
     """Compare a fetched entry with the stored one; return the entry to store and the verdict.
 
-    A date we had to guess (missing or in the future) keeps the first guess, so an undated
-    entry does not climb back to the top on every fetch. Changed text without a newer
-    partner ``updated`` date is stamped with the fetch time so readers see the update.
+    An entry keeps the earliest ``published`` it had: a date we had to guess (missing or in
+    the future) keeps the first guess, so an undated entry does not climb back to the top on
+    every fetch, and a partner that re-dates an edit, or stamps every build's time, does not
+    move the story to the top either (an update is shown by ``updated``). Changed text
+    without a newer partner ``updated`` date is stamped with the fetch time so readers see
+    the update. An unchanged entry keeps its stored link: partners that rotate tracking
+    parameters or flip http/https, ``www.`` or a trailing slash have changed nothing, and
+    the published files stay as they were.
     """
     if old is None:
         return new, "new"
     stored = old.entry if isinstance(old, StoredEntry) else old
-    published = stored.published if new.published_is_guess else new.published
-    if new.content_hash == stored.content_hash:
+    published = stored.published if new.published_is_guess else min(new.published, stored.published)
+    if new.content_hash == stored.content_hash or _same_but_link_form(stored, new):
         kept = replace(new, published=published, updated=max(stored.updated, published))
+        if isinstance(stored, Entry):
+            kept = replace(
+                kept,
+                link=stored.link,
+                canonical_url=stored.canonical_url,
+                content_hash=stored.content_hash,
+            )
         return kept, "unchanged"
     updated = new.updated if new.updated > stored.updated else fetched_at
     return replace(new, published=published, updated=max(updated, published)), "changed"
+
+
+def _same_but_link_form(old: Entry | Previous, new: Entry) -> bool:
+    """Whether ``new`` is ``old`` with its link written another way (http/https, ``www.``,
+    a trailing slash: the same canonical URL)."""
+    return (
+        isinstance(old, Entry)
+        and old.canonical_url is not None
+        and old.canonical_url == new.canonical_url
+        and (old.title, old.summary, old.content, old.enclosures)
+        == (new.title, new.summary, new.content, new.enclosures)
+    )
+
+
+def _items_of_one_page(a: str | None, b: str | None) -> bool:
+    """Whether two canonical URLs are one page with different queries (``board.php?id=12``
+    and ``?id=13``; tracking parameters are already gone): the site says they are two items,
+    whatever their titles."""
+    if not a or not b or a == b:
+        return False
+    return a.partition("?")[0] == b.partition("?")[0]
 
 
 class _Titles(NamedTuple):
@@ -491,6 +524,8 @@ def _url_or_titles(
     rule ``old`` out (``_text_verdict`` then decides), or None. ``same_url``: ``old`` came
     from the URL block (the same canonical URL, not a home page)."""
     if not same_url and abs(new.published - old.published) > LATE_COPY_DAYS:
+        return None
+    if _items_of_one_page(new.canonical_url, old.canonical_url):
         return None
     # One page for a series ("/webinars") is not one story: its episodes' numbers differ.
     numbers_agree = new.title_numbers == old.title_numbers

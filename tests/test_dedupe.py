@@ -170,6 +170,41 @@ def test_entry_change_verdicts() -> None:
     assert verdict == "changed" and changed.updated == NOW and changed.published == NOW - DAY
 
 
+def test_an_entry_keeps_its_earliest_date_when_the_partner_re_dates_it() -> None:
+    # Re-dated edits (and pubDates stamped at every build) moved the story to the top.
+    first = entry("lisbon", "k", "Lisbon opens a data hub", "https://lx.pt/hub", NOW - 7 * DAY)
+    stored = StoredEntry(first, "s", NOW - 7 * DAY, NOW - 7 * DAY)
+    edited = replace(first, title="Lisbon opens its data hub", content_hash="h2", published=NOW)
+    kept, verdict = entry_change(stored, edited, NOW)
+    assert (verdict, kept.published, kept.updated) == ("changed", NOW - 7 * DAY, NOW)
+    bumped = replace(first, published=NOW - DAY, updated=NOW - DAY)
+    kept, verdict = entry_change(stored, bumped, NOW)
+    assert (verdict, kept.published) == ("unchanged", NOW - 7 * DAY)
+    earlier = replace(first, published=NOW - 9 * DAY)  # a correction back in time is taken
+    assert entry_change(stored, earlier, NOW)[0].published == NOW - 9 * DAY
+
+
+def test_a_link_written_another_way_is_no_update_and_the_stored_link_stays() -> None:
+    first = entry("flip", "tln-1", "Tallinn permits", "http://www.tallinn.example/permits")
+    stored = StoredEntry(first, "s", NOW - DAY, NOW - DAY)
+    for link in (
+        "https://tallinn.example/permits/",
+        "http://www.tallinn.example/permits?utm_source=rss&utm_campaign=poll7",
+    ):
+        # (The hash of a link with tracking parameters is the same: normalize's tests.)
+        fetched = replace(first, link=link, canonical_url=canonical_url(link), content_hash=link)
+        kept, verdict = entry_change(stored, fetched, NOW)
+        assert verdict == "unchanged"
+        assert (kept.link, kept.content_hash, kept.updated) == (
+            first.link,
+            first.content_hash,
+            first.updated,
+        )
+    moved = "https://tallinn.example/permits-2026"  # another page: an update
+    fetched = replace(first, link=moved, canonical_url=canonical_url(moved), content_hash=moved)
+    assert entry_change(stored, fetched, NOW)[1] == "changed"
+
+
 def test_guessed_date_keeps_the_first_guess() -> None:
     first = replace(entry("scw", "k", "Undated", None, NOW - DAY), published_is_guess=True)
     stored = StoredEntry(first, "s", NOW - DAY, NOW - DAY)
@@ -375,6 +410,22 @@ def test_query_parameter_that_selects_content_keeps_stories_apart() -> None:
         [texted("z", "3", "Item 12", "", link="https://p.org/item?id=12&utm_source=x")], index
     )
     assert a.story_id != b.story_id and c.story_id == a.story_id and c.rule == "canonical url"
+
+
+def test_one_long_title_on_two_items_of_one_page_stays_two_stories() -> None:
+    # A title of six words or more, word for word, is one story by the title rule even when
+    # the texts differ; but ?id=12 and ?id=13 of one page are two items by the site's word.
+    title = "WeGO board notice: call for proposals and annual accounts"
+    index = StoryIndex()
+    [a] = run(
+        [texted("wego", "1", title, RELEASE, link="https://we-gov.org/board.php?id=12")], index
+    )
+    link = "https://we-gov.org/board.php?id=13&utm_source=scw"
+    [b] = run([texted("scw", "2", title, OTHER, NOW + DAY / 24, link=link)], index)
+    assert a.story_id != b.story_id and b.rule == "new story"
+    elsewhere = "https://scw.example/news/wego-board-notice"  # a copy on its own page still joins
+    [c] = run([texted("cw", "3", title, OTHER, NOW + DAY / 12, link=elsewhere)], index)
+    assert c.story_id in (a.story_id, b.story_id) and c.rule in ("title", "title and text")
 
 
 def test_a_story_takes_no_second_entry_of_one_feed() -> None:

@@ -620,11 +620,12 @@ def assign_stories(
     ``stored`` holds the stored versions of these entries (same feed id and entry key);
     entries missing from it are compared with the index's record.
     """
-    fetch = _Fetch(index, {(e.feed_id, e.entry_key) for e in entries}, authority, fetched_at)
+    signed_entries = [e if e.signature else _with_signature(e) for e in entries]
+    listed = [_own_key_if_reused(e, index) for e in signed_entries]
+    fetch = _Fetch(index, {(e.feed_id, e.entry_key) for e in listed}, authority, fetched_at)
     assignments: list[Assignment] = []
-    for listed_entry in entries:
-        key = (listed_entry.feed_id, listed_entry.entry_key)
-        entry = listed_entry if listed_entry.signature else _with_signature(listed_entry)
+    for entry in listed:
+        key = (entry.feed_id, entry.entry_key)
         known = index.story_of(key)
         if known is not None:
             previous = stored.get(key) or index.entry(key)
@@ -639,6 +640,32 @@ def assign_stories(
 
 def _with_signature(entry: Entry) -> Entry:
     return replace(entry, signature=signature_of(entry))
+
+
+def _own_key_if_reused(entry: Entry, index: StoryIndex) -> Entry:
+    """``entry`` under a key of its own when its GUID names another, stored item.
+
+    Partners that number items by their place in the feed give "guid 1" to each new item:
+    as the same entry, the new item took the old one's story (and id) and the old item took
+    the next one's. Another page, another title and texts with nothing in common (both long
+    enough to tell: a post whose headline and slug were rewritten keeps its text) is
+    another item; its
+    key then adds its canonical URL (as ``normalize`` tells apart items sharing a GUID), and
+    the old items, no longer listed under their GUIDs, come back by the new-guid rule.
+    """
+    old = index.entry((entry.feed_id, entry.entry_key))
+    if old is None or not entry.canonical_url or not old.canonical_url:
+        return entry
+    if old.canonical_url == entry.canonical_url:
+        return entry
+    a, b = similarity.decode(entry.signature), similarity.decode(old.signature)
+    if similarity.jaccard(a.title_words, b.title_words) >= CLOSE_TITLES / 2:
+        return entry  # a moved page with a reworded title is still the partner's item
+    if min(len(a.lead), len(b.lead)) < MIN_LEAD_SHINGLES:
+        return entry  # too little text to tell: the GUID says it is the same item
+    if similarity.containment(a.lead, b.lead) >= TITLE_TEXT_AGREES:
+        return entry
+    return replace(entry, entry_key=f"{entry.entry_key} | link: {entry.canonical_url}")
 
 
 @dataclass(slots=True)

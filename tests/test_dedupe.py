@@ -428,6 +428,43 @@ def test_one_long_title_on_two_items_of_one_page_stays_two_stories() -> None:
     assert c.story_id in (a.story_id, b.story_id) and c.rule in ("title", "title and text")
 
 
+def _by_position(*items: tuple[str, str, str]) -> list[Entry]:
+    """A fetch of a partner that numbers its items by place: guid 1 is the newest."""
+    return [
+        texted("pos", str(place), title, text, link=f"https://pos.example/{slug}")
+        for place, (slug, title, text) in enumerate(items, start=1)
+    ]
+
+
+OSLO = ("oslo", "Oslo electrifies its city ferries", "Oslo " + RELEASE)
+BOGOTA = ("bogota", "Bogota adds bike lanes downtown", "Bogota " + OTHER)
+ACCRA = (
+    "accra",
+    "Accra maps street lights with residents",
+    "Volunteers in Accra walked every district with a phone app to record which street "
+    "lights work, and the city will publish the map as open data next month for anyone.",
+)
+
+
+def test_a_guid_given_to_another_item_does_not_hand_it_the_old_story() -> None:
+    # guid 1 was Oslo; a new item took place 1 (and guid 1), Oslo moved to 2, Bogota to 3.
+    index = StoryIndex()
+    oslo, bogota = run(_by_position(OSLO, BOGOTA), index)
+    accra, oslo_again, bogota_again = run(_by_position(ACCRA, OSLO, BOGOTA), index)
+    assert accra.rule == "new story" and accra.story_id not in (oslo.story_id, bogota.story_id)
+    assert (oslo_again.story_id, oslo_again.rule) == (oslo.story_id, "new guid")
+    assert (bogota_again.story_id, bogota_again.rule) == (bogota.story_id, "new guid")
+    again = run(_by_position(ACCRA, OSLO, BOGOTA), index)  # the next poll: nothing new
+    assert [a.story_id for a in again] == [accra.story_id, oslo.story_id, bogota.story_id]
+    assert all(not a.new_story for a in again)
+    # An item that only moved its page or reworded its title is still the partner's item.
+    moved = texted(
+        "pos", "1", "Accra maps its street lights", ACCRA[2], link="https://pos.example/a"
+    )
+    same, *_ = run([moved, *_by_position(ACCRA, OSLO, BOGOTA)[1:]], index)
+    assert (same.rule, same.story_id, same.change) == ("same entry", accra.story_id, "changed")
+
+
 def test_a_story_takes_no_second_entry_of_one_feed() -> None:
     index = StoryIndex()
     [a] = run([texted("wego", "1", "WeGO and SCW share content with members", RELEASE)], index)

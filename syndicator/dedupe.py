@@ -407,6 +407,8 @@ class Assignment:
     matched_with: str | None = None  # "feed id entry key" of the stored copy it matched
     replaces: FeedEntryKey | None = None  # new guid: the stored entry this one takes over
     merges: tuple[str, ...] = ()  # stories found to be this one: their ids become aliases
+    # For each of ``merges``: the rule and score by which this entry matched that story.
+    merged_by: tuple[tuple[MatchRule, float], ...] = ()
     # What matching decoded of the entry's signature, so recording it does not decode again.
     decoded: Decoded | None = field(default=None, compare=False, repr=False)
 
@@ -693,7 +695,8 @@ class _Fetch:
         verdict = best[kept]
         return Assignment(
             entry, kept, verdict.rule, "new", verdict.score, _via(verdict),
-            merges=merges, decoded=decoded,
+            merges=merges, merged_by=tuple((best[m].rule, best[m].score) for m in merges),
+            decoded=decoded,
         )  # fmt: skip
 
     def _same_item_new_guid(

@@ -389,7 +389,10 @@ class Store:
         """Move the entries of merged stories to the story kept; their ids become aliases."""
         kept_ids: set[str] = set()
         for assignment in assignments:
-            for alias in assignment.merges:
+            verdicts = assignment.merged_by or [(assignment.rule, assignment.score)] * len(
+                assignment.merges
+            )
+            for alias, (rule, score) in zip(assignment.merges, verdicts, strict=True):
                 kept = assignment.story_id
                 self._db.execute(
                     "UPDATE entries SET story_id = ? WHERE story_id = ?", (kept, alias)
@@ -400,7 +403,7 @@ class Store:
                 self._db.execute(
                     "INSERT OR REPLACE INTO story_aliases "
                     "(alias_id, story_id, merged_at, rule, score, via) VALUES (?, ?, ?, ?, ?, ?)",
-                    (alias, kept, seen, assignment.rule, assignment.score, _key_text(assignment)),
+                    (alias, kept, seen, rule, score, _key_text(assignment)),
                 )
                 self._db.execute("DELETE FROM stories WHERE story_id = ?", (alias,))
                 kept_ids.add(kept)

@@ -79,6 +79,24 @@ def test_a_store_that_may_not_create_reads_a_missing_database_as_empty(tmp_path:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.db"]  # no -wal, no -shm left
 
 
+def test_a_merge_is_recorded_with_the_rule_that_matched_the_merged_story(tmp_path: Path) -> None:
+    # The bridge matched the older story by title and the newer by canonical URL: the alias
+    # used to be recorded with the title verdict (that of the story kept).
+    title = "WeGO and SCW share content with members"
+    old = replace(entry("1", title, "wego"), published=NOW - timedelta(days=2))
+    newer = replace(entry("2", title, "scw"), published=NOW + timedelta(days=3))
+    bridge = entry("2", title, "lab")  # scw's page, between the two dates
+    with Store(tmp_path / "s.db") as store:
+        index = apply(store, [old])
+        index = apply(store, [newer], index)
+        assert index.story_of(("wego", "1")) != index.story_of(("scw", "2"))
+        index = apply(store, [bridge], index)
+        kept = index.story_of(("wego", "1"))
+        assert kept is not None and index.story_of(("scw", "2")) == kept
+        [alias] = store.aliases(kept)
+        assert (alias.rule, alias.score, alias.via) == ("canonical url", 1.0, "lab 2")
+
+
 def test_unusable_path_is_a_store_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(StoreError, match="cannot use the database"):

@@ -195,6 +195,10 @@ def preview_feed(
     raw = _raw_entries(job.body, fetched, feed)
     when = now or datetime.now(UTC)
     entries, database = _entries(config, feed, prepared.entries, job.fetched_at)
+    if configured is None:  # the id `add` would give it, named as `add` names it: by title
+        final_url = fetched.permanent_redirect or fetched.url
+        title = " ".join(prepared.feed.title.split())[:200] or None
+        report = replace(report, feed_id=suggest_id(title, final_url, [f.id for f in config.feeds]))
     return replace(
         report,
         format=prepared.feed.format,

@@ -76,9 +76,12 @@ def test_preview_reports_missing_guids_future_dates_and_validators(
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == (
-        f"preview of {world.server.url('/sloppy.rss')} as '127-0-0-1' (not in feeds.yaml; "
-        "`add` would suggest this id), kind article; nothing is stored"
+        f"preview of {world.server.url('/sloppy.rss')} as 'sloppy-partner-news' (not in "
+        "feeds.yaml; `add` would suggest this id), kind article; nothing is stored"
     )
+    # add names a feed by its title: preview used to name it by its host ('127-0-0-1')
+    added = world.run(capsys, "add", world.server.url("/sloppy.rss"), "--dry-run")[1]
+    assert "id          sloppy-partner-news (suggested" in added
     assert lines[1].startswith("HTTP        200 OK, 1,7")  # 1,7xx bytes in ... s
     assert lines[1].endswith(" s, application/rss+xml; charset=utf-8")
     assert lines[2].startswith('validators  ETag "')

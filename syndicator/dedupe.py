@@ -29,12 +29,14 @@ merged.
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple, Protocol
+from urllib.parse import urlsplit
 
 from syndicator import similarity
 from syndicator.model import Credit, Entry, Kind, Partner, StoredEntry, Story
@@ -846,7 +848,7 @@ def build_story(
     return Story(
         story_id=story_id,
         kind=shown.kind,
-        title=shown.title,
+        title=_without_own_name(shown.title, credit[shown.feed_id]),
         link=shown.link,
         summary=shown.summary,
         content=shown.content,
@@ -866,6 +868,29 @@ def build_story(
         event=shown.event,
         tags=tuple(tags),
     )
+
+
+_NAME_BEHIND = re.compile(r"\s+(?:\||-|–|—|::|»)\s+([^|]+?)\s*$")  # noqa: RUF001
+
+
+def _without_own_name(title: str, partner: Partner) -> str:
+    """``title`` without its partner's name behind it (" | SmartCitiesWorld", " - WeGO"):
+    the credit names the partner, and in a merged feed of many partners the suffix is
+    noise. Only the partner's own name, site or feed host goes; other subtitles stay."""
+    behind = _NAME_BEHIND.search(title)
+    if behind is None:
+        return title
+    named = _letters(behind.group(1))
+    first_word = partner.name.split()[0] if partner.name.split() else ""
+    own = {_letters(partner.name), _letters(first_word) if len(first_word) >= 4 else ""}
+    for url in (partner.site_url, partner.feed_url):
+        host = ((urlsplit(url).hostname or "") if url else "").removeprefix("www.")
+        own |= {_letters(host), _letters(host.rsplit(".", 1)[0])}
+    return title[: behind.start()] if named and named in own else title
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in text.casefold() if c.isalnum())
 
 
 def _other_page(copy: Entry, shown: Entry) -> str | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from syndicator.dedupe import (
     Assignment,
     StoryIndex,
@@ -220,6 +222,34 @@ def test_shown_copy_priority_then_first_partner_then_latest_in_feed() -> None:
     copies = [wego, scw_old, scw_new]
     assert choose_shown_copy(copies, {}) is scw_new  # scw carried it first; its latest entry
     assert choose_shown_copy(copies, {"wego": 5}) is wego
+
+
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [
+        (
+            "PRESS RELEASE: Seoul opens a data hub | SmartCitiesWorld",
+            "PRESS RELEASE: Seoul opens a data hub",
+        ),
+        ("Seoul opens a data hub - SmartCitiesWorld News", "Seoul opens a data hub"),
+        ("Seoul opens a data hub | smartcitiesworld.net", "Seoul opens a data hub"),
+        ("Seoul opens a data hub – SCW", "Seoul opens a data hub"),  # its feed host
+        ("Seoul vs Tokyo | A comparison", "Seoul vs Tokyo | A comparison"),
+        ("Data hubs - the next decade", "Data hubs - the next decade"),
+        ("SmartCitiesWorld", "SmartCitiesWorld"),
+    ],
+)
+def test_the_shown_title_loses_its_own_partners_name_behind_it(title: str, shown: str) -> None:
+    # The credit names the partner; " | SmartCitiesWorld" on the title is noise in a merged
+    # feed (a member audit saw it on the shown copy of a three-partner story).
+    partner = Partner(
+        "scw",
+        "SmartCitiesWorld News",
+        "https://scw.example/rss",
+        "https://www.smartcitiesworld.net/",
+    )
+    copy = StoredEntry(entry("scw", "1", title, "https://scw.example/1"), "s", NOW, NOW)
+    assert build_story("tag:x,2026:s", [copy], {"scw": partner}, {}).title == shown
 
 
 def test_build_story_dates_and_credit() -> None:

@@ -145,6 +145,7 @@ class Story:
     kind_rule: str = "feed kind"  # what decided ``kind`` for the shown copy
     event: Event | None = None  # webinars: when it takes place
     tags: tuple[str, ...] = ()  # feeds.yaml tags of every feed that carried the story
+    shown_copy: str = ""  # "feed id entry key" of the shown copy
 
 
 @dataclass(frozen=True, slots=True)

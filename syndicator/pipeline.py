@@ -455,8 +455,32 @@ def load_stories(
     has no more), and for ``webinars.*`` the upcoming and recent ones as of ``now``.
     """
     loader = _story_loader(config, store, credit)
-    _load_merged(config, store, loader, _utc_now(now))
-    return list(loader.built.values())
+    moment = _utc_now(now)
+    _load_merged(config, store, loader, moment)
+    return _dated_by_shown_copy(store, list(loader.built.values()), moment)
+
+
+def _dated_by_shown_copy(store: Store, stories: Sequence[Story], now: datetime) -> list[Story]:
+    """``stories``, each ``updated`` no earlier than the moment its shown copy became the
+    one shown: another copy shown (a partner's priority raised, a fuller copy come in) is
+    another title, link and text, which readers only fetch again for a newer ``updated``.
+    A copy recorded for the first time (a new story; a database from before the record)
+    moves nothing."""
+    recorded = store.shown_copies([story.story_id for story in stories])
+    changes: dict[str, tuple[str, datetime | None]] = {}
+    dated: list[Story] = []
+    for story in stories:
+        copy, since = recorded.get(story.story_id, (None, None))
+        if copy != story.shown_copy:
+            since = None if copy is None else now
+            changes[story.story_id] = (story.shown_copy, since)
+        if since is not None and since > story.updated:
+            dated.append(replace(story, updated=since))
+        else:
+            dated.append(story)
+    if changes:
+        store.set_shown_copies(changes)
+    return dated
 
 
 def _story_loader(config: Config, store: Store, credit: Mapping[str, Partner]) -> _StoryLoader:

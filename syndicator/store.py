@@ -108,6 +108,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX aliases_by_story ON story_aliases (story_id)
     """,
+    # 4: which copy of each story was published, and since when (a change moves `updated`)
+    """
+    ALTER TABLE stories ADD COLUMN shown_copy TEXT;
+    ALTER TABLE stories ADD COLUMN shown_since TEXT
+    """,
 )
 
 _ENTRY_COLUMNS = (
@@ -425,6 +430,29 @@ class Store:
         for kind in KINDS:
             rows.extend(self._db.execute(f"{columns} WHERE kind = ? {order}", (kind, per_feed)))
         return {story_id: (kind, _dt(start)) for story_id, kind, start in rows}
+
+    def shown_copies(
+        self, story_ids: Sequence[str]
+    ) -> dict[str, tuple[str | None, datetime | None]]:
+        """The copy last published of each story ("feed id entry key", None before it was
+        first recorded) and since when it is (None: since the story began)."""
+        shown: dict[str, tuple[str | None, datetime | None]] = {}
+        for start in range(0, len(story_ids), 500):
+            batch = story_ids[start : start + 500]
+            rows = self._db.execute(
+                "SELECT story_id, shown_copy, shown_since FROM stories "
+                f"WHERE story_id IN ({', '.join('?' * len(batch))})",
+                batch,
+            )
+            shown.update((story_id, (copy, _dt(since))) for story_id, copy, since in rows)
+        return shown
+
+    def set_shown_copies(self, shown: Mapping[str, tuple[str, datetime | None]]) -> None:
+        with self._transaction():
+            self._db.executemany(
+                "UPDATE stories SET shown_copy = ?, shown_since = ? WHERE story_id = ?",
+                [(copy, _iso(since), story_id) for story_id, (copy, since) in shown.items()],
+            )
 
     def story_copies(self, story_ids: Sequence[str]) -> dict[str, list[StoredEntry]]:
         """Every stored entry of each story, by story id."""

@@ -994,3 +994,28 @@ def test_index_html_gives_a_webinar_its_start_beside_its_date() -> None:
     assert (
         '; webinar, starts <time datetime="2026-11-28T14:00:00+00:00">2026-11-28 14:00 UTC' in line
     )
+
+
+def test_another_copy_shown_moves_the_storys_updated_once(tmp_path: Path) -> None:
+    # Raising b's priority shows b's copy of the shared story: another title, link and text
+    # under the same id and the same `updated`, which readers would not fetch again.
+    config = two_partner_store(tmp_path)
+
+    def shared(priority_of_b: int, at: datetime) -> Story:
+        feeds = tuple(
+            dataclasses.replace(f, priority=priority_of_b if f.id == "b" else 0)
+            for f in config.feeds
+        )
+        with Store(config.storage.database) as store:
+            credit = partners(config, store.feed_states())
+            stories = load_stories(dataclasses.replace(config, feeds=feeds), store, credit, now=at)
+        return next(s for s in stories if s.title in ("A's", "B's"))
+
+    first = shared(0, NOW)  # a carried it first: a's copy; recorded, nothing moves
+    assert (first.title, first.updated) == ("A's", NOW - timedelta(hours=2))
+    assert shared(0, NOW + timedelta(hours=1)) == first
+    raised = shared(5, NOW + timedelta(hours=2))
+    assert (raised.title, raised.updated) == ("B's", NOW + timedelta(hours=2))
+    assert shared(5, NOW + timedelta(hours=3)) == raised  # publish again: the same bytes
+    back = shared(0, NOW + timedelta(hours=4))
+    assert (back.title, back.updated) == ("A's", NOW + timedelta(hours=4))

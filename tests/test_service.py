@@ -318,7 +318,8 @@ def test_healthz_status_and_status_json(scenario: Scenario) -> None:
 
 def test_metrics_parse_as_prometheus_text(scenario: Scenario) -> None:
     service = scenario.service
-    service.wait_for(lambda: service.feed("steady")["last_success"], "a success")
+    # A second poll (304) too: run first on its worker, this test read the metrics between them.
+    service.wait_for(lambda: service.feed("steady")["last_outcome"] == "not_modified", "a 304")
     reply = service.get("/metrics")
     assert reply.status == 200
     assert reply.headers["content-type"].startswith("text/plain; version=")

@@ -165,6 +165,7 @@ def test_schema_2_database_upgrades_keeping_its_entries(tmp_path: Path) -> None:
     db.executescript(
         "DROP TABLE story_aliases; DROP INDEX stories_by_event;"
         "ALTER TABLE stories DROP COLUMN event_start;"
+        "ALTER TABLE stories DROP COLUMN shown_copy; ALTER TABLE stories DROP COLUMN shown_since;"
         + "".join(
             f"ALTER TABLE entries DROP COLUMN {column};"
             for column in (
@@ -182,7 +183,7 @@ def test_schema_2_database_upgrades_keeping_its_entries(tmp_path: Path) -> None:
     )
     db.close()
     with Store(tmp_path / "s.db") as store:
-        assert store.schema_version == len(MIGRATIONS) == 3
+        assert store.schema_version == len(MIGRATIONS) == 4
         [stored] = store.stored_entries("scw-news", ["a"]).values()
         assert stored.entry.title == "Alpha story" and stored.entry.kind_rule == "feed kind"
         assert stored.entry.signature == b"" and stored.entry.event is None

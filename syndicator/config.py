@@ -272,9 +272,17 @@ def _suggestion(text: str, hint: str | None) -> str:
     return f"; did you mean '{hint}'?" if hint and hint != text else ""
 
 
+_CLOCK = re.compile(r"(\d{1,3}):(\d{2})(?::(\d{2}))?")
+
+
 def _duration_hint(text: str) -> str | None:
     """``15 minutes`` -> ``15m``; ``1h30m`` -> ``90m``; None when there is no clear reading."""
     compact = text.replace(" ", "")
+    clock = _CLOCK.fullmatch(compact)  # 1:30, 0:15:00: hours and minutes, maybe seconds
+    if clock is not None:
+        hours, minutes, seconds_part = int(clock[1]), int(clock[2]), int(clock[3] or 0)
+        total = hours * 3600 + minutes * 60 + seconds_part
+        return _format_duration(total) if minutes < 60 and seconds_part < 60 and total else None
     if not compact or _DURATION_WORDING.sub("", compact):
         return None
     seconds = 0.0

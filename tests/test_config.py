@@ -635,7 +635,10 @@ def test_parse_duration(text: str, expected: timedelta) -> None:
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("1:30", "expected a duration like 90s, 15m, 2h or 1d, got '1:30'"),
+        ("1:30", "expected a duration like 90s, 15m, 2h or 1d, got '1:30'; did you mean '90m'?"),
+        ("0:15", "did you mean '15m'?"),
+        ("0:00:45", "did you mean '45s'?"),
+        ("1:75", "got '1:75'"),  # not a time of day: no guess
         ("15", "got '15'"),
         ("15 minutes", "did you mean '15m'?"),
         ("15 m", "did you mean '15m'?"),

@@ -199,7 +199,17 @@ def test_permanent_redirect_is_followed_and_reported(scenario: Scenario) -> None
 # --- the running server -------------------------------------------------------------------
 
 
-SERVED_FILES = ("/all.atom", "/all.rss", "/all.json", "/articles.json", "/webinars.atom")
+# Every file the tests below read: a publish writes them one after another, so waiting for
+# some (sources.opml was missing here) let a test read another before it was written.
+SERVED_FILES = (
+    "/all.atom",
+    "/all.rss",
+    "/all.json",
+    "/articles.json",
+    "/webinars.atom",
+    "/sources.opml",
+    "/index.html",
+)
 
 
 def published(scenario: Scenario) -> None:

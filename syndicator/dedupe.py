@@ -624,17 +624,22 @@ def assign_stories(
     ``stored`` holds the stored versions of these entries (same feed id and entry key);
     entries missing from it are compared with the index's record.
     """
-    signed_entries = [e if e.signature else _with_signature(e) for e in entries]
-    listed = [_own_key_if_reused(e, index) for e in signed_entries]
-    fetch = _Fetch(index, {(e.feed_id, e.entry_key) for e in listed}, authority, fetched_at)
+    listed: list[tuple[Entry, IndexedEntry | None]] = []  # each entry, its indexed self
+    for listed_entry in entries:
+        signed = listed_entry if listed_entry.signature else _with_signature(listed_entry)
+        indexed = index.entry((signed.feed_id, signed.entry_key))
+        entry = _own_key_if_reused(signed, indexed)
+        if entry is not signed:
+            indexed = index.entry((entry.feed_id, entry.entry_key))
+        listed.append((entry, indexed))
+    fetch = _Fetch(index, {(e.feed_id, e.entry_key) for e, _ in listed}, authority, fetched_at)
     assignments: list[Assignment] = []
-    for entry in listed:
-        key = (entry.feed_id, entry.entry_key)
-        known = index.story_of(key)
-        if known is not None:
-            previous = stored.get(key) or index.entry(key)
+    for entry, indexed in listed:
+        if indexed is not None:
+            previous = stored.get((entry.feed_id, entry.entry_key)) or indexed
             kept, change = entry_change(previous, entry, fetched_at)
-            assignment = Assignment(kept, known, "same entry", change, 1.0)
+            story_id = index.resolve(indexed.story_id)
+            assignment = Assignment(kept, story_id, "same entry", change, 1.0)
         else:
             assignment = fetch.assign_new_key(entry)
         fetch.taken.add(assignment.story_id)
@@ -646,18 +651,17 @@ def _with_signature(entry: Entry) -> Entry:
     return replace(entry, signature=signature_of(entry))
 
 
-def _own_key_if_reused(entry: Entry, index: StoryIndex) -> Entry:
-    """``entry`` under a key of its own when its GUID names another, stored item.
+def _own_key_if_reused(entry: Entry, old: IndexedEntry | None) -> Entry:
+    """``entry`` under a key of its own when its GUID names another item, ``old``.
 
     Partners that number items by their place in the feed give "guid 1" to each new item:
     as the same entry, the new item took the old one's story (and id) and the old item took
     the next one's. Another page, another title and texts with nothing in common (both long
-    enough to tell: a post whose headline and slug were rewritten keeps its text) is
-    another item; its
-    key then adds its canonical URL (as ``normalize`` tells apart items sharing a GUID), and
-    the old items, no longer listed under their GUIDs, come back by the new-guid rule.
+    enough to tell: a post whose headline and slug were rewritten keeps its text) is another
+    item; its key then adds its canonical URL (as ``normalize`` tells apart items sharing a
+    GUID), and the old items, no longer listed under their GUIDs, come back by the new-guid
+    rule.
     """
-    old = index.entry((entry.feed_id, entry.entry_key))
     if old is None or not entry.canonical_url or not old.canonical_url:
         return entry
     if old.canonical_url == entry.canonical_url:

@@ -871,7 +871,7 @@ def build_story(
         kind_rule=shown.kind_rule,
         event=shown.event,
         tags=tuple(tags),
-        shown_copy=f"{shown.feed_id} {shown.entry_key}",
+        shown_copy=shown.feed_id,
     )
 
 

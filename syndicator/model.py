@@ -145,7 +145,9 @@ class Story:
     kind_rule: str = "feed kind"  # what decided ``kind`` for the shown copy
     event: Event | None = None  # webinars: when it takes place
     tags: tuple[str, ...] = ()  # feeds.yaml tags of every feed that carried the story
-    shown_copy: str = ""  # "feed id entry key" of the shown copy
+    # The feed whose copy is shown: a story holds one entry of a feed (a new GUID replaces
+    # it), so the feed names the copy, and a partner churning GUIDs does not change it.
+    shown_copy: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -434,8 +434,8 @@ class Store:
     def shown_copies(
         self, story_ids: Sequence[str]
     ) -> dict[str, tuple[str | None, datetime | None]]:
-        """The copy last published of each story ("feed id entry key", None before it was
-        first recorded) and since when it is (None: since the story began)."""
+        """The copy last published of each story (its feed, ``Story.shown_copy``; None before
+        it was first recorded) and since when it is (None: since the story began)."""
         shown: dict[str, tuple[str | None, datetime | None]] = {}
         for start in range(0, len(story_ids), 500):
             batch = story_ids[start : start + 500]

@@ -1019,3 +1019,15 @@ def test_another_copy_shown_moves_the_storys_updated_once(tmp_path: Path) -> Non
     assert shared(5, NOW + timedelta(hours=3)) == raised  # publish again: the same bytes
     back = shared(0, NOW + timedelta(hours=4))
     assert (back.title, back.updated) == ("A's", NOW + timedelta(hours=4))
+
+    # a's partner gives its item a new GUID: the same copy, not another one shown
+    first_a = entry("a", 1, NOW - timedelta(hours=3))  # its text, under a new GUID
+    churned = entry(
+        "a", 9, NOW - timedelta(hours=3), canonical_url="https://shared.example/story",
+        link="https://shared.example/story", title="A's", summary=first_a.summary,
+        content_hash=first_a.content_hash,
+    )  # fmt: skip
+    with Store(config.storage.database) as store:
+        store_entries(store, [churned], NOW + timedelta(hours=5))
+        assert store.stored_entries("a", ["a-9"])  # it took the place of a-1
+    assert shared(0, NOW + timedelta(hours=6)) == back

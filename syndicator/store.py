@@ -586,11 +586,18 @@ class Store:
         self, feed_ids: Sequence[str], limit: int
     ) -> dict[str, list[tuple[str, str]]]:
         """Per feed, its newest ``limit`` stories (published, then id) with a version of each:
-        a digest of every copy's identity, content hash and ``last_seen``, which changes
-        whenever an entry of the story is written again, moves in or out (merges), or
-        changes what members see. Reads the small columns of every entry, once."""
+        a digest of the copy shown (and since when) and of every copy's identity, content
+        hash and ``last_seen``, which changes whenever an entry of the story is written
+        again, moves in or out (merges), another copy is shown, or what members see changes.
+        Reads the small columns of every entry, once."""
         wanted = set(feed_ids)
-        published = dict(self._db.execute("SELECT story_id, published FROM stories"))
+        published: dict[str, str] = {}
+        shown: dict[str, str] = {}
+        stories = self._db.execute(
+            "SELECT story_id, published, shown_copy, shown_since FROM stories"
+        )
+        for story_id, when, copy, since in stories:
+            published[story_id], shown[story_id] = when, f"{when}\n{copy}\n{since}"
         digests: dict[str, Any] = {}
         carried: dict[str, set[str]] = {feed_id: set() for feed_id in feed_ids}
         rows = self._db.execute(
@@ -600,7 +607,7 @@ class Store:
         for story_id, feed_id, entry_key, content_hash, last_seen in rows:
             digest = digests.get(story_id)
             if digest is None:
-                digest = digests[story_id] = hashlib.sha256(published.get(story_id, "").encode())
+                digest = digests[story_id] = hashlib.sha256(shown.get(story_id, "").encode())
             digest.update(f"\n{feed_id}\n{entry_key}\n{content_hash}\n{last_seen}".encode())
             if feed_id in wanted:
                 carried[feed_id].add(story_id)

@@ -1031,3 +1031,19 @@ def test_another_copy_shown_moves_the_storys_updated_once(tmp_path: Path) -> Non
         store_entries(store, [churned], NOW + timedelta(hours=5))
         assert store.stored_entries("a", ["a-9"])  # it took the place of a-1
     assert shared(0, NOW + timedelta(hours=6)) == back
+
+
+def test_a_partner_file_follows_the_copy_shown_in_the_same_publish(tmp_path: Path) -> None:
+    # Its story moved `updated` when b's copy became the shown one, but the partner file's
+    # record did not cover the copy shown: it was rewritten one publish later.
+    config = two_partner_store(tmp_path)
+    raised = dataclasses.replace(
+        config,
+        feeds=tuple(dataclasses.replace(f, priority=5 if f.id == "b" else 0) for f in config.feeds),
+    )
+    with Store(config.storage.database) as store:
+        publish_from_store(config, store, now=NOW)
+        assert publish_from_store(config, store, now=NOW).written == ()
+        report = publish_from_store(raised, store, now=NOW + timedelta(hours=1))
+        assert "partners/b.atom" in report.written
+        assert publish_from_store(raised, store, now=NOW + timedelta(hours=2)).written == ()

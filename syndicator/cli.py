@@ -38,7 +38,7 @@ from syndicator.operator import (
     plan_add,
     plan_import,
 )
-from syndicator.pipeline import PassReport, publish_from_store, run_pass
+from syndicator.pipeline import PassReport, partners, publish_from_store, run_pass
 from syndicator.preview import preview_feed, render_json, render_text
 from syndicator.publish import PublishError
 from syndicator.schedule import is_gone
@@ -246,8 +246,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
         raise UsageError(f"no database at {config.storage.database}: run `syndicator fetch` first")
     priorities = {feed.id: feed.priority for feed in config.feeds}
     with Store(config.storage.database) as store:
+        credit = partners(config, store.feed_states())
         try:
-            explanation = explain.explain(store, args.reference, priorities)
+            explanation = explain.explain(store, args.reference, priorities, credit)
         except explain.NotFound as error:
             raise UsageError(str(error)) from error
     if args.json:
@@ -405,9 +406,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"cannot serve the demo on {args.host}:{args.port} ({error.strerror}); "
             "pick another with --port (0: any free port)"
         ) from error
-    partners = demo.partner_url(partner_server)
-    config_path = demo.write_demo_config(folder, partners, socket_url(sock))
-    print(f"demo partners served at {partners}")
+    partners_url = demo.partner_url(partner_server)
+    config_path = demo.write_demo_config(folder, partners_url, socket_url(sock))
+    print(f"demo partners served at {partners_url}")
     print(f"demo configuration: {config_path}")
     config = load_config(config_path)
     with Store(config.storage.database) as store:

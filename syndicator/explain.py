@@ -14,8 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from syndicator import dedupe
-from syndicator.dedupe import FeedEntryKey, choose_shown_copy
-from syndicator.model import StoredEntry
+from syndicator.dedupe import FeedEntryKey, build_story, choose_shown_copy
+from syndicator.model import Partner, StoredEntry
 from syndicator.normalize import canonical_url
 from syndicator.store import AliasRow, EntryMatch, Store
 
@@ -70,8 +70,17 @@ class NotFound(Exception):
     """No story, alias, link or GUID in the store matches the reference."""
 
 
-def explain(store: Store, reference: str, priorities: Mapping[str, int]) -> Explanation:
-    """What the store knows of the story ``reference`` names. Raises ``NotFound``."""
+def explain(
+    store: Store,
+    reference: str,
+    priorities: Mapping[str, int],
+    partners: Mapping[str, Partner] | None = None,
+) -> Explanation:
+    """What the store knows of the story ``reference`` names. Raises ``NotFound``.
+
+    Its title and dates are the published ones (``dedupe.build_story``; ``partners`` credit
+    the copies as ``pipeline.partners`` does), ``updated`` moved to when the copy shown
+    became the one shown."""
     reference = reference.strip()
     story_id = store.resolve_story(reference, canonical_url(reference))
     row = store.story_row(story_id) if story_id else None
@@ -80,15 +89,18 @@ def explain(store: Store, reference: str, priorities: Mapping[str, int]) -> Expl
         raise NotFound(f"no story, merged story, link or GUID in the store matches {reference}")
     alias = store.alias(reference)
     shown = choose_shown_copy(copies, priorities)
+    story = build_story(story_id, copies, partners or {}, priorities)
+    recorded, since = store.shown_copies([story_id]).get(story_id, (None, None))
+    shown_since = since if recorded == story.shown_copy else None
     matches = store.entry_matches(story_id)
     return Explanation(
         reference=reference,
         story_id=story_id,
         merged_from=alias.alias_id if alias else None,
-        title=shown.entry.title,
+        title=story.title,
         kind=shown.entry.kind,
-        published=row.published,
-        updated=row.updated,
+        published=story.published,
+        updated=max(story.updated, shown_since) if shown_since else story.updated,
         created_at=row.created_at,
         shown_because=_shown_because(shown, copies, priorities),
         copies=tuple(_copy(c, matches, c is shown) for c in copies),

@@ -31,6 +31,7 @@ from published_checks import check_published_folder
 from syndicator import pipeline, publish
 from syndicator.config import Config, SiteConfig, load_config
 from syndicator.dedupe import assign_stories
+from syndicator.explain import explain
 from syndicator.model import Credit, Enclosure, Entry, Event, FeedState, Kind, Partner, Story
 from syndicator.normalize import xml_safe
 from syndicator.pipeline import load_stories, partners, publish_from_store
@@ -1047,3 +1048,7 @@ def test_a_partner_file_follows_the_copy_shown_in_the_same_publish(tmp_path: Pat
         report = publish_from_store(raised, store, now=NOW + timedelta(hours=1))
         assert "partners/b.atom" in report.written
         assert publish_from_store(raised, store, now=NOW + timedelta(hours=2)).written == ()
+        # explain tells the published title and dates (it told the copies' latest change)
+        credit = partners(raised, store.feed_states())
+        told = explain(store, "https://shared.example/story", {"b": 5}, credit)
+        assert (told.title, told.updated) == ("B's", NOW + timedelta(hours=1))

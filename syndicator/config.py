@@ -704,6 +704,8 @@ def _syntax_problem(exc: MarkedYAMLError, file_name: str, text: str) -> Problem:
     if opened is not None:  # at the opening quote or bracket: the parser stops at the end
         return Problem(file_name, opened[0], "", f"invalid YAML: {opened[1]}")
     mark = exc.problem_mark or exc.context_mark
+    if "could not find expected ':'" in problem and exc.context_mark is not None:
+        mark = exc.context_mark  # where the key began; the parser notices on a later line
     lines = text.splitlines()
     # The end of a file that ends with a newline is on the line after its last one.
     line = min(mark.line + 1, len(lines)) if mark is not None and lines else 1
@@ -730,10 +732,12 @@ def _never_closed(exc: MarkedYAMLError) -> tuple[int, str] | None:
 
 
 def _bracket_open_at_end(exc: MarkedYAMLError, text: str) -> tuple[int, str] | None:
-    """(line, message) for a [ or { still open when the file ended (``tags: [a,`` as its
-    last line), else None. The parser then names the place it expected a value, not the
-    bracket: its events up to the error tell which bracket is open."""
-    if "<stream end>" not in str(exc.problem or ""):
+    """(line, message) for a [ or { never closed (``tags: [a,`` at the end of the file, or
+    followed by the next feed's lines), else None. The parser then names the place it
+    expected a value, not the bracket: its events up to the error tell which is open."""
+    ended = "<stream end>" in str(exc.problem or "")
+    in_flow = str(exc.context or "").startswith("while parsing a flow")
+    if not ended and not in_flow:
         return None
     opened: list[CollectionStartEvent] = []  # block and flow collections not ended yet
     try:
@@ -745,7 +749,10 @@ def _bracket_open_at_end(exc: MarkedYAMLError, text: str) -> tuple[int, str] | N
     except YAMLError:
         pass
     flow = [event for event in opened if event.flow_style]
-    if not flow:
+    problem_line = exc.problem_mark.line if exc.problem_mark is not None else -1
+    # A bracket left open on a line before the error: in feeds.yaml, lists and mappings
+    # in brackets fit on one line (an error on the bracket's own line is another mistake).
+    if not flow or not (ended or flow[-1].start_mark.line < problem_line):
         return None
     mark = flow[-1].start_mark
     opening, closing = ("[", "]") if isinstance(flow[-1], SequenceStartEvent) else ("{", "}")

@@ -334,6 +334,7 @@ def test_syntax_error_reports_its_line() -> None:
 
 
 FEED_START = "feeds:\n  - id: x\n    url: https://a.example.org/feed\n"
+NEXT_FEED = "  - id: y\n    url: https://b.example.org/feed\n"
 
 
 @pytest.mark.parametrize(
@@ -357,6 +358,9 @@ FEED_START = "feeds:\n  - id: x\n    url: https://a.example.org/feed\n"
         (FEED_START + "    tags: [a, {b: 1,\n", 4, "the { opened here (column 15) is never"),
         (FEED_START + "    kind\n", 4, "a key needs ': ' and its value after it"),
         ("a: |\n b\nc\n", 3, "could not find expected ':'"),
+        # ... or followed by the next feed: the parser notices a line later
+        (FEED_START + "    kind\n" + NEXT_FEED, 4, "(column 5); a key needs ': ' and its value"),
+        (FEED_START + "    tags: [a,\n" + NEXT_FEED, 4, "the [ opened here (column 11) is never"),
     ],
 )
 def test_syntax_errors(text: str, line: int, fragment: str) -> None:

@@ -235,7 +235,7 @@ def _config(args: argparse.Namespace) -> Config:
     if not path.exists():
         # Often run from another folder than the service's (sudo, cron): say where we looked.
         how = "give its path with -c FILE or SYNDICATOR_CONFIG=FILE"
-        message = f"no such file: {path.absolute()}; {how}"
+        message = f"no such file: {path.resolve()}; {how}"
         raise ConfigError([Problem(str(path), 1, "", message)])
     return load_config(path)
 

@@ -343,11 +343,10 @@ class Store:
     def stored_entries(self, feed_id: str, keys: Iterable[str]) -> dict[FeedEntryKey, StoredEntry]:
         wanted = list(keys)
         result: dict[FeedEntryKey, StoredEntry] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
+        for chunk, marks in _in_chunks(wanted):
             rows = self._db.execute(
                 f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE feed_id = ? AND entry_key IN "
-                f"({', '.join('?' for _ in chunk)})",
+                f"({marks})",
                 (feed_id, *chunk),
             )
             for row in rows:
@@ -394,10 +393,7 @@ class Store:
         """Move the entries of merged stories to the story kept; their ids become aliases."""
         kept_ids: set[str] = set()
         for assignment in assignments:
-            verdicts = assignment.merged_by or [(assignment.rule, assignment.score)] * len(
-                assignment.merges
-            )
-            for alias, (rule, score) in zip(assignment.merges, verdicts, strict=True):
+            for alias, (rule, score) in zip(assignment.merges, assignment.merged_by, strict=True):
                 kept = assignment.story_id
                 self._db.execute(
                     "UPDATE entries SET story_id = ? WHERE story_id = ?", (kept, alias)
@@ -437,12 +433,11 @@ class Store:
         """The copy last published of each story (its feed, ``Story.shown_copy``; None before
         it was first recorded) and since when it is (None: since the story began)."""
         shown: dict[str, tuple[str | None, datetime | None]] = {}
-        for start in range(0, len(story_ids), 500):
-            batch = story_ids[start : start + 500]
+        for chunk, marks in _in_chunks(story_ids):
             rows = self._db.execute(
                 "SELECT story_id, shown_copy, shown_since FROM stories "
-                f"WHERE story_id IN ({', '.join('?' * len(batch))})",
-                batch,
+                f"WHERE story_id IN ({marks})",
+                chunk,
             )
             shown.update((story_id, (copy, _dt(since))) for story_id, copy, since in rows)
         return shown
@@ -457,11 +452,10 @@ class Store:
     def story_copies(self, story_ids: Sequence[str]) -> dict[str, list[StoredEntry]]:
         """Every stored entry of each story, by story id."""
         copies: dict[str, list[StoredEntry]] = {story_id: [] for story_id in story_ids}
-        for start in range(0, len(story_ids), 500):
-            chunk = story_ids[start : start + 500]
+        for chunk, marks in _in_chunks(story_ids):
             rows = self._db.execute(
-                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE story_id IN "
-                f"({', '.join('?' for _ in chunk)}) ORDER BY first_seen, feed_id, entry_key",
+                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE story_id IN ({marks}) "
+                "ORDER BY first_seen, feed_id, entry_key",
                 chunk,
             )
             for row in rows:
@@ -617,6 +611,16 @@ class Store:
             ordered.sort(key=published.__getitem__, reverse=True)  # stable: ties in id order
             result[feed_id] = [(s, digests[s].hexdigest()) for s in ordered[:limit]]
         return result
+
+
+_IN_CHUNK = 500  # values bound in one query (older SQLite allows 999 at most)
+
+
+def _in_chunks(values: Sequence[str]) -> Iterator[tuple[Sequence[str], str]]:
+    """``values`` in chunks small enough for one ``IN (...)``, each with its ``?, ?, ...``."""
+    for start in range(0, len(values), _IN_CHUNK):
+        chunk = values[start : start + _IN_CHUNK]
+        yield chunk, ", ".join("?" * len(chunk))
 
 
 def _story_row(assignment: Assignment, created_at: str | None) -> tuple[Any, ...]:

@@ -7,6 +7,8 @@ computed (``dedupe.signed``) in two worker processes, as a pass's parser workers
 the clock starts; the signatures' time is reported beside it. What is timed is the one call, from
 scratch, every fetch in order. Targets (issue 5): t(100k) /
 t(10k) at most 12 (sub-quadratic: 1.2 x the size ratio) and 100k entries in under 30 s.
+Beside it, the same processes time a reference whose work per entry does not grow
+(``band_table_alone``): its ratio is what the machine alone charges for a 10x bigger table.
 The table goes to stdout and ``bench/out/cluster.json``. ``--smoke`` is the 500 / 2,000 entry
 version the test suite runs (tests/test_bench_cluster_smoke.py).
 
@@ -26,6 +28,7 @@ import os
 import platform
 import random
 import resource
+import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -341,11 +344,15 @@ def measure(count: int, seed: int) -> dict[str, Any]:
         if peak_reset
         else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     )
+    stories_found = len(set(stories.values()))
+    del stories  # the index went with cluster_entries; the entries stay, as they did
+    gc.collect()
     return {
+        "band_table_seconds": band_table_alone(count, seed),
         "entries": sum(len(b) for b in batches),
         "fetches": len(batches),
         "feeds": len({b[0].feed_id for b in batches if b}),
-        "stories_found": len(set(stories.values())),
+        "stories_found": stories_found,
         "stories_generated": generated_stories,
         "seconds": seconds,
         "cpu_seconds": cpu_seconds,
@@ -357,6 +364,36 @@ def measure(count: int, seed: int) -> dict[str, Any]:
         "peak_rss_mb": peak,
         "peak_is_clustering_only": peak_reset,
     }
+
+
+def band_table_alone(count: int, seed: int, times: int = 3) -> float:
+    """Seconds of the index's band table alone for ``count`` entries (the median of
+    ``times`` fresh tables): per entry, 12 lookups of keys it does not hold and 12 inserts
+    of new 60-bit keys, as ``StoryIndex`` does for a new story (``candidates``, then
+    ``_add_bands``), and nothing else.
+
+    Its work per entry is the same at every size, so t(100k) / t(10k) of it is what this
+    machine charges for a ten times bigger table (caches, TLB), measured in the same process
+    as the clustering: the reference for the clustering's own ratio.
+    """
+    from syndicator.similarity import BANDS as per_entry  # noqa: PLC0415  (after fork/exec)
+
+    rng = random.Random(f"{seed}:band-table:{count}")
+    keys = [rng.getrandbits(60) for _ in range(count * per_entry)]
+    probes = [rng.getrandbits(60) for _ in range(count * per_entry)]
+    seconds = []
+    for _ in range(times):
+        gc.collect()
+        table: dict[int, int] = {}
+        started = time.perf_counter()
+        for row, first in enumerate(range(0, len(keys), per_entry)):
+            for probe in probes[first : first + per_entry]:
+                table.get(probe, -1)
+            for key in keys[first : first + per_entry]:
+                table.setdefault(key, row)
+        seconds.append(time.perf_counter() - started)
+        del table
+    return statistics.median(seconds)
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -408,6 +445,17 @@ def _figures(sizes: Sequence[int], runs: dict[int, list[dict[str, Any]]]) -> lis
                 "",
             )
         )
+    for size in sizes:
+        rows.append(
+            Figure(
+                f"band_table_{size}",
+                f"reference: band table alone, {size:,} entries",
+                "s",
+                [r["band_table_seconds"] for r in runs[size]],
+                None,
+                "",
+            )
+        )
     allowed = RATIO_PER_SIZE_RATIO * large / small
     rows.append(
         Figure(
@@ -419,10 +467,22 @@ def _figures(sizes: Sequence[int], runs: dict[int, list[dict[str, Any]]]) -> lis
             f"<= {allowed:g} (sub-quadratic)",
         )
     )
+    rows.append(
+        Figure(
+            "band_table_ratio",
+            "reference: the same ratio of the band table alone (linear work)",
+            "x",
+            paired_ratios(runs[small], runs[large], "band_table_seconds"),
+            None,
+            "",
+        )
+    )
     return rows
 
 
-def paired_ratios(small: Sequence[dict[str, Any]], large: Sequence[dict[str, Any]]) -> list[float]:
+def paired_ratios(
+    small: Sequence[dict[str, Any]], large: Sequence[dict[str, Any]], field: str = "seconds"
+) -> list[float]:
     """t(large) / t(small) of each repeat: its large run over the small run just before it.
 
     A shared machine has slow spells of minutes (10,000 entries took 0.49 s to 1.07 s across
@@ -430,7 +490,7 @@ def paired_ratios(small: Sequence[dict[str, Any]], large: Sequence[dict[str, Any
     large run by the fastest small run of the whole bench instead compared a typical large
     run with the luckiest small one.
     """
-    return [b["seconds"] / a["seconds"] for a, b in zip(small, large, strict=True)]
+    return [b[field] / a[field] for a, b in zip(small, large, strict=True)]
 
 
 def _settings(argv: Sequence[str] | None) -> argparse.Namespace:

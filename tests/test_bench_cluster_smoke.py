@@ -35,20 +35,25 @@ def test_smoke_cluster_benchmark_writes_every_figure(tmp_path: Path) -> None:
     assert set(figures) == {
         *(
             f"{name}_{size}"
-            for name in ("cluster", "signatures", "throughput", "peak_rss")
+            for name in ("cluster", "signatures", "throughput", "peak_rss", "band_table")
             for size in (500, 2000)
         ),
         "ratio",
+        "band_table_ratio",
     }
     assert figures["ratio"]["target"] == 1.2 * 2000 / 500
     small, large = document["runs"]["500"][0], document["runs"]["2000"][0]
     assert figures["ratio"]["runs"] == [large["seconds"] / small["seconds"]]
+    assert figures["band_table_ratio"]["target"] is None  # a reference, not a goal
+    assert figures["band_table_ratio"]["runs"] == [
+        large["band_table_seconds"] / small["band_table_seconds"]
+    ]
     for size in (500, 2000):
         [run] = document["runs"][str(size)]
         assert run["entries"] == size
         assert 0 < run["stories_generated"] < size  # some stories have several copies
         assert 0 < run["stories_found"] <= size
-        assert run["seconds"] > 0 and run["peak_rss_mb"] > 0
+        assert run["seconds"] > 0 and run["peak_rss_mb"] > 0 and run["band_table_seconds"] > 0
     assert "cluster_entries, 2,000 entries" in result.stdout
     assert "stories found" in result.stdout
 

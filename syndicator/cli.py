@@ -52,7 +52,7 @@ from syndicator.server import (
     static_site,
 )
 from syndicator.service import Service, run_until_signalled
-from syndicator.status import status_document
+from syndicator.status import status_document, unreadable_config_document
 from syndicator.store import Store, StoreError
 from syndicator.wording import counted
 
@@ -204,6 +204,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handlers[args.verb](args)
     except ConfigError as error:
         _print_problems(error)
+        if args.verb == "status" and args.json:  # a script reading stdout gets its document
+            path = args.config or _default_config()
+            problems = [str(problem) for problem in error.problems]
+            print(
+                json.dumps(unreadable_config_document(path, problems), indent=2, ensure_ascii=False)
+            )
         if args.verb == "status" and (args.config or _default_config()).exists():
             print(
                 "a `syndicator run` started before the edit keeps polling on the last good "

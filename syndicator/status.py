@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from syndicator.config import Config, FeedConfig
@@ -63,6 +64,26 @@ def feed_status(
         "next_due": _iso(plan.due),
         "next_due_reason": plan.reason,
         "disabled_reason": plan.reason if plan.due is None else None,
+    }
+
+
+def unreadable_config_document(
+    config_path: Path, problems: Sequence[str], now: datetime | None = None
+) -> dict[str, Any]:
+    """The status document when feeds.yaml cannot be read: its shape, the problems, and
+    null where the file would have said (the database and output paths come from it), so a
+    script reading ``status --json`` always gets one document."""
+    return {
+        "version": STATUS_VERSION,
+        "config": str(config_path.resolve()),
+        "database": None,
+        "output_dir": None,
+        "checked_at": _iso(now or datetime.now(UTC)),
+        "stories": None,
+        "entries": None,
+        "running": None,
+        "config_problems": list(problems),
+        "feeds": [],
     }
 
 

@@ -418,6 +418,13 @@ def test_invalid_config_is_refused_by_every_verb_with_its_lines(tmp_path: Path) 
         "a `syndicator run` started before the edit keeps polling on the last good "
         "feeds.yaml: its /status page shows every partner, and these problems\n"
     )
+    # `status --json` keeps its promise of one JSON document on stdout, problems included
+    refused_json = setup.run("status", "--json", expect=1)
+    document = json.loads(refused_json.stdout)
+    assert document["config"] == str(config.resolve())
+    assert document["config_problems"] == check.stderr.splitlines()[:-1]  # less the count
+    assert document["feeds"] == [] and document["database"] is None
+    assert refused_json.stderr == refused.stderr
     assert not (tmp_path / "syndicator.db").exists()
 
 
@@ -430,6 +437,12 @@ def test_a_missing_feeds_yaml_names_the_path_looked_at_and_how_to_give_it(tmp_pa
             "or SYNDICATOR_CONFIG=FILE\n"
         )
         assert "keeps polling" not in refused  # no feeds.yaml: no edit a service refused
+    document = json.loads(setup.run("status", "--json", expect=1).stdout)
+    assert document["config_problems"] == [
+        f"{setup.config}:1: no such file: {setup.config}; give its path with -c FILE "
+        "or SYNDICATOR_CONFIG=FILE"
+    ]
+    assert document["stories"] is None and document["feeds"] == []
     assert not (tmp_path / "elsewhere").exists()
 
 

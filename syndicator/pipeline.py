@@ -69,6 +69,11 @@ class FeedReport:
     updated_entries: int = 0  # entries whose title or text changed
     warning: str | None = None  # the feed works, but the operator should know (moved, bozo)
 
+    @property
+    def warnings(self) -> list[str]:
+        """Each thing ``warning`` warns of (one a line), to log as events of their own."""
+        return self.warning.split(_WARNINGS_APART) if self.warning else []
+
 
 @dataclass(frozen=True, slots=True)
 class PassContext:
@@ -230,8 +235,8 @@ def _prepare_job(feed: FeedConfig, result: FetchResult) -> PrepareJob:
 def _log_report(report: FeedReport) -> None:
     level = logging.WARNING if report.outcome == "failed" else logging.INFO
     log.log(level, "%s", report.message)
-    if report.warning:
-        log.warning("%s", report.warning)
+    for warning in report.warnings:
+        log.warning("%s", warning)
 
 
 def apply_fetch(
@@ -267,7 +272,7 @@ def apply_fetch(
     if result.outcome == "not_modified":
         # The same body: what its parse warned of (cut off, entries dropped) still holds.
         body_warning = _body_warning(feed, old_state) if same_url else None
-        succeeded = replace(succeeded, warning=succeeded.warning or body_warning)
+        succeeded = replace(succeeded, warning=_warnings(succeeded.warning, body_warning))
         context.store.apply(FeedUpdate(succeeded))
         message = f"{feed.id}: not modified"
         return FeedReport(feed.id, "not_modified", message, warning=succeeded.warning)
@@ -295,9 +300,18 @@ def _moved_prefix(feed: FeedConfig) -> str:
 
 
 def _body_warning(feed: FeedConfig, state: FeedState | None) -> str | None:
-    """The stored warning, unless it is about a redirect (which each fetch says anew)."""
-    warning = state.warning if state else None
-    return None if warning is None or warning.startswith(_moved_prefix(feed)) else warning
+    """The stored warnings, less the redirect's (which each fetch says anew)."""
+    stored = state.warning.split(_WARNINGS_APART) if state and state.warning else []
+    return _warnings(*(w for w in stored if not w.startswith(_moved_prefix(feed))))
+
+
+# A feed can warn of two things at once (moved, and its body cut off): one sentence a line,
+# each starting with the feed id, so `status` prints each as a problem of its own.
+_WARNINGS_APART = "\n"
+
+
+def _warnings(*warnings: str | None) -> str | None:
+    return _WARNINGS_APART.join(w for w in warnings if w) or None
 
 
 def _announced(feed: FeedConfig, result: FetchResult) -> str:
@@ -343,7 +357,7 @@ def _store_entries(
     assignments = assign_stories(
         entries, context.index, stored, authority=context.authority, fetched_at=fetched_at
     )
-    warning = state.warning or (f"{feed.id}: {parsed.warning}" if parsed.warning else None)
+    warning = _warnings(state.warning, f"{feed.id}: {parsed.warning}" if parsed.warning else None)
     state = replace(
         state,
         title=parsed.title or None,

@@ -498,8 +498,8 @@ def _log_report(report: FeedReport, plan: NextPoll, now: datetime) -> None:
         log.warning("%s", plan.reason)  # e.g. 410 Gone: the sentence names the feeds.yaml line
     else:
         log.log(level, "%s; next poll %s (%s)", report.message, _when(plan.due, now), plan.reason)
-    if report.warning:
-        log.warning("%s", report.warning)
+    for warning in report.warnings:
+        log.warning("%s", warning)
 
 
 def _when(due: datetime, now: datetime) -> str:

@@ -374,6 +374,27 @@ def test_broken_partners_are_reported_and_lose_nothing(setup: Setup) -> None:
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def test_a_moved_feed_that_is_cut_off_warns_of_both(setup: Setup) -> None:
+    # The redirect's warning used to hide the body's: the operator updated the url, and
+    # only then learnt that the partner's feed was cut off as well.
+    original = setup.original("scw-news")
+    cut = original[: original.rindex(b"<item>") + len(b"<item><title>Cut h")]
+    setup.server.set("/moved.rss", cut, content_type=CONTENT_TYPES[".rss"])
+    setup.server.redirect("/scw-news.rss", "/moved.rss", status=301)
+    for outcome in ("1 ok, 0 not modified", "0 ok, 1 not modified"):  # then 304, same body
+        fetched = setup.run("fetch", "--feed", "scw-news")
+        assert f"1 feed: {outcome}, 0 failed" in fetched.stdout
+        status = json.loads(setup.run("status", "--json").stdout)
+        [warning] = [f["warning"] for f in status["feeds"] if f["id"] == "scw-news"]
+        moved, cut_off = warning.split("\n")
+        assert moved.startswith("scw-news: the feed moved permanently to ")
+        assert cut_off.startswith("scw-news: the feed is malformed or cut off")
+        table = setup.run("status").stdout.splitlines()  # each a sentence of its own
+        assert moved in table and cut_off in table
+        logged = fetched.stderr.splitlines()  # one event a line
+        assert [any(line.endswith(w) for line in logged) for w in (moved, cut_off)] == [1, 1]
+
+
 def test_every_feed_failing_exits_2_and_keeps_the_published_files(setup: Setup) -> None:
     setup.run("fetch")
     before = setup.mtimes()

@@ -625,10 +625,11 @@ def assign_stories(
     entries missing from it are compared with the index's record.
     """
     listed: list[tuple[Entry, IndexedEntry | None]] = []  # each entry, its indexed self
+    listed_urls = {e.canonical_url for e in entries if e.canonical_url}
     for listed_entry in entries:
         signed = listed_entry if listed_entry.signature else _with_signature(listed_entry)
         indexed = index.entry((signed.feed_id, signed.entry_key))
-        entry = _own_key_if_reused(signed, indexed)
+        entry = _own_key_if_reused(signed, indexed, listed_urls)
         if entry is not signed:
             indexed = index.entry((entry.feed_id, entry.entry_key))
         listed.append((entry, indexed))
@@ -651,14 +652,15 @@ def _with_signature(entry: Entry) -> Entry:
     return replace(entry, signature=signature_of(entry))
 
 
-def _own_key_if_reused(entry: Entry, old: IndexedEntry | None) -> Entry:
+def _own_key_if_reused(entry: Entry, old: IndexedEntry | None, listed_urls: set[str]) -> Entry:
     """``entry`` under a key of its own when its GUID names another item, ``old``.
 
     Partners that number items by their place in the feed give "guid 1" to each new item:
     as the same entry, the new item took the old one's story (and id) and the old item took
-    the next one's. Another page, another title and texts with nothing in common (both long
-    enough to tell: a post whose headline and slug were rewritten keeps its text) is another
-    item; its key then adds its canonical URL (as ``normalize`` tells apart items sharing a
+    the next one's. Another page, another title and texts with nothing in common (a post
+    whose headline and slug were rewritten keeps its text) is another item, and so is one
+    without text to compare whose GUID's old page is still in the fetch (``listed_urls``).
+    Its key then adds its canonical URL (as ``normalize`` tells apart items sharing a
     GUID), and the old items, no longer listed under their GUIDs, come back by the new-guid
     rule.
     """
@@ -669,9 +671,13 @@ def _own_key_if_reused(entry: Entry, old: IndexedEntry | None) -> Entry:
     a, b = similarity.decode(entry.signature), similarity.decode(old.signature)
     if similarity.jaccard(a.title_words, b.title_words) >= CLOSE_TITLES / 2:
         return entry  # a moved page with a reworded title is still the partner's item
-    if min(len(a.lead), len(b.lead)) < MIN_LEAD_SHINGLES:
-        return entry  # too little text to tell: the GUID says it is the same item
-    if similarity.containment(a.lead, b.lead) >= TITLE_TEXT_AGREES:
+    if min(len(a.lead), len(b.lead)) >= MIN_LEAD_SHINGLES:
+        if similarity.containment(a.lead, b.lead) >= TITLE_TEXT_AGREES:
+            return entry
+    elif old.canonical_url not in listed_urls or not _is_specific_url(old.canonical_url):
+        # Too little text to tell (a listing of titles and links): the GUID says it is the
+        # same item, as when a placeholder ("Webinar: TBA", /webinars/tba) gets its title
+        # and page. Unless the old item's page is still listed, under another GUID.
         return entry
     return replace(entry, entry_key=f"{entry.entry_key} | link: {entry.canonical_url}")
 

@@ -495,6 +495,30 @@ def test_a_guid_given_to_another_item_does_not_hand_it_the_old_story() -> None:
     assert (same.rule, same.story_id, same.change) == ("same entry", accra.story_id, "changed")
 
 
+def test_a_guid_given_to_another_item_with_no_text_does_not_hand_it_the_old_story() -> None:
+    # Listings with a title and a link only (webinar boards): no text to compare. The GUID
+    # that named Oslo's page now names another, and Oslo's page is still listed (under
+    # guid 2): trusting the GUID hid Accra under Oslo's id, which readers never show as new.
+    # (A GUID whose old page is gone is still the same item: test_same_entry_keeps_its_story.)
+    index = StoryIndex()
+    listing = [(slug, title, "") for slug, title, _ in (OSLO, BOGOTA, ACCRA)]
+    oslo, bogota = run(_by_position(*listing[:2]), index)
+    accra, oslo_again, bogota_again = run(_by_position(listing[2], *listing[:2]), index)
+    assert accra.rule == "new story" and accra.story_id not in (oslo.story_id, bogota.story_id)
+    assert (oslo_again.story_id, oslo_again.rule) == (oslo.story_id, "new guid")
+    assert (bogota_again.story_id, bogota_again.rule) == (bogota.story_id, "new guid")
+    again = run(_by_position(listing[2], *listing[:2]), index)
+    assert [a.story_id for a in again] == [accra.story_id, oslo.story_id, bogota.story_id]
+    # A reworded title on the same page, or the same title on a new page: the same item.
+    reworded = texted(
+        "pos", "1", "Accra maps its street lights", "", link="https://pos.example/accra"
+    )
+    moved = texted("pos", "1", ACCRA[1], "", link="https://pos.example/news/accra-lights")
+    for edited in (reworded, moved):
+        same, *_ = run([edited, *_by_position(listing[2], *listing[:2])[1:]], index)
+        assert (same.rule, same.story_id) == ("same entry", accra.story_id)
+
+
 def test_a_story_takes_no_second_entry_of_one_feed() -> None:
     index = StoryIndex()
     [a] = run([texted("wego", "1", "WeGO and SCW share content with members", RELEASE)], index)

@@ -126,6 +126,7 @@ class Verdict:
 Block = tuple[int, ...]  # ordinals in StoryIndex.rows, oldest first
 _Row = tuple[Any, ...]  # an IndexedEntry as a plain tuple
 _STORY_ID = IndexedEntry._fields.index("story_id")
+_KEY = IndexedEntry._fields.index("key")
 
 
 @dataclass(slots=True)
@@ -629,7 +630,7 @@ def assign_stories(
     for listed_entry in entries:
         signed = listed_entry if listed_entry.signature else _with_signature(listed_entry)
         indexed = index.entry((signed.feed_id, signed.entry_key))
-        entry = _own_key_if_reused(signed, indexed, listed_urls)
+        entry = _own_key_if_reused(signed, indexed, listed_urls, index)
         if entry is not signed:
             indexed = index.entry((entry.feed_id, entry.entry_key))
         listed.append((entry, indexed))
@@ -652,14 +653,16 @@ def _with_signature(entry: Entry) -> Entry:
     return replace(entry, signature=signature_of(entry))
 
 
-def _own_key_if_reused(entry: Entry, old: IndexedEntry | None, listed_urls: set[str]) -> Entry:
+def _own_key_if_reused(
+    entry: Entry, old: IndexedEntry | None, listed_urls: set[str], index: StoryIndex
+) -> Entry:
     """``entry`` under a key of its own when its GUID names another item, ``old``.
 
     Partners that number items by their place in the feed give "guid 1" to each new item:
     as the same entry, the new item took the old one's story (and id) and the old item took
     the next one's. Another page, another title and texts with nothing in common (a post
     whose headline and slug were rewritten keeps its text) is another item, and so is one
-    without text to compare whose GUID's old page is still in the fetch (``listed_urls``).
+    without text to compare when the pages moved along the GUIDs (``_pages_moved_along``).
     Its key then adds its canonical URL (as ``normalize`` tells apart items sharing a
     GUID), and the old items, no longer listed under their GUIDs, come back by the new-guid
     rule.
@@ -674,12 +677,28 @@ def _own_key_if_reused(entry: Entry, old: IndexedEntry | None, listed_urls: set[
     if min(len(a.lead), len(b.lead)) >= MIN_LEAD_SHINGLES:
         if similarity.containment(a.lead, b.lead) >= TITLE_TEXT_AGREES:
             return entry
-    elif old.canonical_url not in listed_urls or not _is_specific_url(old.canonical_url):
+    elif not _pages_moved_along(entry, old, listed_urls, index):
         # Too little text to tell (a listing of titles and links): the GUID says it is the
         # same item, as when a placeholder ("Webinar: TBA", /webinars/tba) gets its title
-        # and page. Unless the old item's page is still listed, under another GUID.
+        # and page.
         return entry
     return replace(entry, entry_key=f"{entry.entry_key} | link: {entry.canonical_url}")
+
+
+def _pages_moved_along(
+    entry: Entry, old: IndexedEntry, listed_urls: set[str], index: StoryIndex
+) -> bool:
+    """Whether the pages moved from GUID to GUID: the page the GUID named is still listed
+    (under another GUID), or the page it names now was stored under another GUID of the
+    feed (the oldest item falls off a feed numbered by place: its GUID names the next)."""
+    if not (old.canonical_url and entry.canonical_url):
+        return False
+    if _is_specific_url(old.canonical_url) and old.canonical_url in listed_urls:
+        return True
+    return any(
+        row is not None and row[_KEY][0] == entry.feed_id and row[_KEY] != old.key
+        for row in map(index.rows.__getitem__, index.by_url.get(entry.canonical_url, ()))
+    )
 
 
 @dataclass(slots=True)

@@ -519,6 +519,21 @@ def test_a_guid_given_to_another_item_with_no_text_does_not_hand_it_the_old_stor
         assert (same.rule, same.story_id) == ("same entry", accra.story_id)
 
 
+def test_a_guid_given_to_another_item_with_no_text_as_the_oldest_falls_off() -> None:
+    # A feed of three numbered by place: as Accra comes, Bogota (guid 3) falls off, and
+    # guid 3 names Oslo while Bogota's page is gone. Oslo's page is stored under guid 2.
+    index = StoryIndex()
+    listing = [(slug, title, "") for slug, title, _ in (OSLO, BOGOTA, ACCRA)]
+    new_york = ("new-york", "New York opens a curb data exchange", "")
+    first = run(_by_position(new_york, listing[0], listing[1]), index)
+    then = run(_by_position(listing[2], new_york, listing[0]), index)
+    assert then[0].rule == "new story"
+    assert [(a.story_id, a.rule) for a in then[1:]] == [
+        (first[0].story_id, "new guid"),
+        (first[1].story_id, "new guid"),
+    ]
+
+
 def test_a_story_takes_no_second_entry_of_one_feed() -> None:
     index = StoryIndex()
     [a] = run([texted("wego", "1", "WeGO and SCW share content with members", RELEASE)], index)

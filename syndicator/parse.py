@@ -21,7 +21,10 @@ tests/test_parse.py):
 - a guid without ``isPermaLink="false"`` is resolved against the base URL in ``entry.id``:
   we pass no Content-Location, and take ``id`` out of feedparser's set of elements that may
   hold relative URIs, so an ``xml:base`` in the document does not apply either:
-  ``entry.id`` is the raw guid (or Atom id) as the partner wrote it.
+  ``entry.id`` is the raw guid (or Atom id) as the partner wrote it;
+- without a document URL it restored the base after an element with ``xml:base`` only
+  when the outer base was not empty, so one entry's base leaked into the entries after it:
+  ``_end_element_restoring_base`` restores an empty one too.
 """
 
 from __future__ import annotations
@@ -53,6 +56,19 @@ feedparser_speed.install()  # same results, ~20% faster (see feedparser_speed.py
 # (and an Atom id) against xml:base (tests/test_parse.py::test_guid_ignores_xml_base).
 _Mixin = feedparser.mixin._FeedParserMixin
 _Mixin.can_be_relative_uri = frozenset(_Mixin.can_be_relative_uri) - {"id"}
+_end_element = _Mixin.unknown_endtag
+
+
+def _end_element_restoring_base(self: Any, tag: str) -> None:
+    """feedparser restores the base URL after an element with ``xml:base`` only when the
+    outer base is not empty, and we give it none (see above): one entry's ``xml:base`` then
+    applied to every entry after it (tests/test_parse.py)."""
+    _end_element(self, tag)
+    if self.basestack and not self.basestack[-1]:
+        self.baseuri = self.basestack[-1]
+
+
+_Mixin.unknown_endtag = _end_element_restoring_base
 
 
 class ParseError(Exception):

@@ -558,6 +558,40 @@ def test_relative_xml_base_is_resolved_against_the_feed_url() -> None:
     assert entry.base == "https://partner.example.org/news/"
 
 
+def test_an_entrys_xml_base_does_not_leak_into_the_entries_after_it() -> None:
+    # feedparser restores the base after an element only when the outer base is not empty
+    # (no document URL is given to it): every later entry took the first one's xml:base.
+    body = rss(
+        "<item xml:base='http://other.example/first/'><title>A</title><link>a.html</link>"
+        "</item><item><title>B</title><link>b.html</link>"
+        "<description>&lt;a href='b.html'&gt;b&lt;/a&gt;</description></item>"
+    )
+    first, second = parse(body).entries
+    assert (first.base, first.link) == (
+        "http://other.example/first/",
+        "http://other.example/first/a.html",
+    )
+    assert (second.base, second.link) == (None, "b.html")  # normalize resolves it
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>'
+        b'<entry xml:base="http://other.example/first/"><title>A</title><id>1</id>'
+        b'<link href="one.html"/><updated>2026-12-01T00:00:00Z</updated></entry>'
+        b'<entry><title>B</title><id>2</id><link href="two.html"/>'
+        b"<updated>2026-12-01T00:00:00Z</updated></entry></feed>"
+    )
+    first, second = parse(atom, "application/atom+xml").entries
+    assert first.link == "http://other.example/first/one.html"
+    assert (second.base, second.link) == (None, "two.html")
+    # a base of the whole feed still holds for every entry
+    based = atom.replace(
+        b'<feed xmlns="http://www.w3.org/2005/Atom">',
+        b'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://site.example/blog/">',
+    )
+    first, second = parse(based, "application/atom+xml").entries
+    assert second.base == "https://site.example/blog/"
+    assert second.link == "https://site.example/blog/two.html"
+
+
 def test_thumbnail_from_media_content_and_bad_ttl() -> None:
     body = rss(
         "<item><title>A</title>"

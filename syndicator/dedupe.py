@@ -49,6 +49,9 @@ MIN_TITLE_WORDS = 3  # "Weekly digest" says too little to match on
 SPECIFIC_TITLE_WORDS = 6  # a title this long, word for word, is not a coincidence
 MIN_LEAD_SHINGLES = 8  # fewer: too little text to confirm or contradict a title match
 TITLE_TEXT_AGREES = 0.3  # lead containment that does not contradict a same-title match
+# A long title in common, with texts sharing less than this (the names and figures two
+# summaries of one story share): two stories, e.g. two partners' "... roundup for this week".
+LONG_TITLE_TEXT_FLOOR = 0.05
 TEXT_MATCHES = 0.6  # lead containment that says "the same text"
 SAME_TEXT_IN_FEED = 0.9  # a GUID-churning partner's entry: nearly identical text
 CLOSE_TITLES = 0.6  # title word Jaccard of a reworded title
@@ -562,9 +565,12 @@ def _text_verdict(
     same_kind = new.kind == old.kind
     apart = abs(new.published - old.published)
     # A long title, word for word, the same days, is one story even when each partner
-    # wrote its own summary; a short one ("Smart cities news roundup") needs the text too.
+    # wrote its own summary, unless the texts share nothing (a recurring column's title);
+    # a short one ("Smart cities news roundup") needs the text to agree.
     text_agrees = (
-        text is None or text >= TITLE_TEXT_AGREES or titles.shortest >= SPECIFIC_TITLE_WORDS
+        text is None
+        or text >= TITLE_TEXT_AGREES
+        or (titles.shortest >= SPECIFIC_TITLE_WORDS and text >= LONG_TITLE_TEXT_FLOOR)
     )
     if same_kind and titles.same and apart <= TITLE_DAYS and text_agrees:
         score = titles.jaccard if text is None else (titles.jaccard + text) / 2

@@ -458,6 +458,42 @@ def test_one_long_title_on_two_items_of_one_page_stays_two_stories() -> None:
     assert c.story_id in (a.story_id, b.story_id) and c.rule in ("title", "title and text")
 
 
+def test_a_long_title_in_common_with_texts_sharing_nothing_is_two_stories() -> None:
+    # Two partners' weekly roundups, each with a title of seven words: word for word the
+    # same title is no coincidence for a headline, but it is for a recurring column.
+    title = "Smart city news roundup for this week"
+    barcelona = (
+        "This week: Barcelona expands its superblocks to four more districts, Helsinki tests "
+        "autonomous buses on a new suburban route, and Singapore opens its digital twin to "
+        "researchers. Also: a new report on smart lighting procurement."
+    )
+    toronto = (
+        "In this edition: Toronto revisits waterfront data governance after public "
+        "consultation, Amsterdam publishes its algorithm register, and Seoul adds 5,000 smart "
+        "streetlights. Plus our pick of upcoming webinars on mobility data."
+    )
+    index = StoryIndex()
+    [first] = run([texted("one", "r1", title, barcelona)], index)
+    [second] = run([texted("two", "r2", title, toronto, NOW + 2 * DAY)], index)
+    assert second.rule == "new story" and second.story_id != first.story_id
+    # The same headline over two summaries each partner wrote itself: names and figures
+    # in common (two 3-word shingles of 27) are enough.
+    headline = "Seoul opens its city-wide digital twin to member cities"
+    own = (
+        "The Seoul Metropolitan Government announced on Tuesday that its S-Map digital twin, "
+        "which models all 25 districts in 3D, will be shared with WeGO member cities from "
+        "January."
+    )
+    theirs = (
+        "WeGO member cities will get access to Seoul's S-Map from January 2027. The digital "
+        "twin covers all 25 districts of the Korean capital and is used for urban planning "
+        "and disaster response, the city said."
+    )
+    [a] = run([texted("one", "s1", headline, own)], index)
+    [b] = run([texted("two", "s2", headline, theirs, NOW + DAY)], index)
+    assert (b.story_id, b.rule) == (a.story_id, "title")
+
+
 def _by_position(*items: tuple[str, str, str]) -> list[Entry]:
     """A fetch of a partner that numbers its items by place: guid 1 is the newest."""
     return [

@@ -1164,6 +1164,18 @@ def add_recurring_titles(stories: Stories) -> None:
             title="Smart cities news roundup",
         )
         story.copies.append(replace(copy, summary=f"<p>{html.escape(text, quote=False)}</p>"))
+    # SCW's and WeGO's roundups under one title of seven words (long enough for the title
+    # rule to take it as no coincidence), two days apart, each with other stories.
+    title = "Smart city news roundup for this week"
+    for week in range(2):
+        story, rng = stories.new("recurring-title")
+        when = at(rng, 60 + 7 * week)
+        text = "This week: " + "; ".join(english_title(rng, facts(rng)) for _ in range(3)) + "."
+        story.copies.append(scw_copy(rng, "scw-news", title, text, when))
+        story, rng = stories.new("recurring-title")
+        other = "; ".join(english_title(rng, facts(rng)) for _ in range(3))
+        wego_text = f"In the WeGO network this week: {other}."
+        story.copies.append(wego_copy(rng, title, wego_text, when + timedelta(days=2)))
 
 
 def add_same_day_same_partner(stories: Stories, count: int) -> None:

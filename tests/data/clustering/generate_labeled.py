@@ -1173,8 +1173,8 @@ def add_recurring_titles(stories: Stories) -> None:
         text = "This week: " + "; ".join(english_title(rng, facts(rng)) for _ in range(3)) + "."
         story.copies.append(scw_copy(rng, "scw-news", title, text, when))
         story, rng = stories.new("recurring-title")
-        other = "; ".join(english_title(rng, facts(rng)) for _ in range(3))
-        wego_text = f"In the WeGO network this week: {other}."
+        wego_headlines = "; ".join(english_title(rng, facts(rng)) for _ in range(3))
+        wego_text = f"In the WeGO network this week: {wego_headlines}."
         story.copies.append(wego_copy(rng, title, wego_text, when + timedelta(days=2)))
 
 

@@ -315,11 +315,18 @@ def _absolute_http_url(url: str | None, base_url: str) -> str | None:
     return xml_safe(absolute)
 
 
+def plain_title(title: str, is_html: bool) -> str:
+    """A title (an entry's, or a feed's own) as the plain text we publish everywhere.
+
+    Also when the partner escaped markup into a "text" title, tags are stripped: feed
+    readers may render an RSS title as HTML (STACK-NOTES: feedparser keeps <script>).
+    """
+    text = plain_text(title if is_html else html.escape(title))
+    return plain_text(text) if "<" in text else text
+
+
 def _clean_title(entry: ParsedEntry) -> str:
-    # Titles are plain text everywhere we publish, also when the partner escaped markup into
-    # a "text" title, so tags are always stripped (STACK-NOTES: feedparser keeps <script>).
-    title = plain_text(entry.title if entry.title_is_html else html.escape(entry.title))
-    title = plain_text(title) if "<" in title else title
+    title = plain_title(entry.title, entry.title_is_html)
     if len(title) > MAX_TITLE_CHARS:
         title = title[: MAX_TITLE_CHARS - 1].rstrip() + "…"
     return title

@@ -48,6 +48,7 @@ import feedparser
 from syndicator import feedparser_speed
 from syndicator.events import event_from_iso, event_from_json_feed, zone_of
 from syndicator.model import Enclosure, Event, ParsedEntry, ParsedFeed
+from syndicator.normalize import plain_title
 
 __all__ = ["CUT_MARK", "ParseError", "parse_feed"]
 
@@ -447,7 +448,10 @@ def _parse_with_feedparser(body: bytes, content_type: str | None, url: str) -> P
     feed = _get(result, "feed", {})
     entries = _dicts(_get(result, "entries"))
     version = _get(result, "version") or ""
-    feed_title = _text(_get(feed, "title"))
+    # Plain text, as entry titles are: it names the partner in every credit.
+    feed_title = plain_title(
+        _text(_get(feed, "title")), _get(_get(feed, "title_detail"), "type") in _HTML_CONTENT_TYPES
+    )
     bozo_exception = _get(result, "bozo_exception") if _get(result, "bozo") else None
 
     if not entries and not feed_title:
@@ -707,7 +711,7 @@ def _parse_json_feed(
         warnings.append(f"skipped {skipped} item(s) that are not JSON objects")
     return ParsedFeed(
         format=fmt,
-        title=_text(document.get("title")),
+        title=plain_title(_text(document.get("title")), is_html=False),
         link=_text(document.get("home_page_url")) or None,
         language=feed_language,
         entries=tuple(entries),

@@ -592,6 +592,24 @@ def test_an_entrys_xml_base_does_not_leak_into_the_entries_after_it() -> None:
     assert second.link == "https://site.example/blog/two.html"
 
 
+def test_the_feeds_own_title_is_plain_text_as_entry_titles_are() -> None:
+    # It names the partner in every credit: an HTML title's entities stayed escaped there,
+    # and markup in a text title was published as markup. Whatever looks like a tag goes,
+    # as in entry titles: RSS readers may render a title as HTML (CONTRACT.md).
+    atom = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom">'
+        b'<title type="html">Atom &amp;amp; Co &lt;i&gt;Labs&lt;/i&gt;</title></feed>'
+    )
+    assert parse(atom, "application/atom+xml").title == "Atom & Co Labs"
+    channel = "<title>Partner &amp; RSS &lt;b&gt;Two&lt;/b&gt;</title>"
+    assert parse(rss("", channel=channel)).title == "Partner & RSS Two"
+    assert parse(rss("", channel="<title>R&amp;D  news\n</title>")).title == "R&D news"
+    json_feed = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "title": "J <b>Feed</b>", "items": []}'
+    )
+    assert parse(json_feed, "application/feed+json").title == "J Feed"
+
+
 def test_thumbnail_from_media_content_and_bad_ttl() -> None:
     body = rss(
         "<item><title>A</title>"

@@ -640,7 +640,8 @@ def assign_stories(
         if entry is not signed:
             indexed = index.entry((entry.feed_id, entry.entry_key))
         listed.append((entry, indexed))
-    fetch = _Fetch(index, {(e.feed_id, e.entry_key) for e, _ in listed}, authority, fetched_at)
+    listed_keys = {(e.feed_id, e.entry_key) for e, _ in listed}
+    fetch = _Fetch(index, stored, listed_keys, authority, fetched_at)
     assignments: list[Assignment] = []
     for entry, indexed in listed:
         if indexed is not None:
@@ -712,6 +713,7 @@ class _Fetch:
     """One feed's fetch being assigned: what its entries may and may not join."""
 
     index: StoryIndex
+    stored: Mapping[FeedEntryKey, StoredEntry]  # the stored versions of this feed's entries
     unavailable: set[FeedEntryKey]  # this feed's entries listed now, or already replaced
     authority: str
     fetched_at: datetime
@@ -749,7 +751,8 @@ class _Fetch:
             if verdict is None or story_id in self.taken:
                 continue
             self.unavailable.add(key)
-            kept, change = entry_change(old, entry, self.fetched_at)
+            # The stored version has the link members were given (the index has not).
+            kept, change = entry_change(self.stored.get(key) or old, entry, self.fetched_at)
             return Assignment(
                 kept, story_id, "new guid", change, verdict.score, _via(verdict),
                 replaces=key,

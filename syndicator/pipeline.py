@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -23,7 +23,14 @@ from urllib.parse import urlsplit
 
 from syndicator import __version__
 from syndicator.config import Config, FeedConfig
-from syndicator.dedupe import Assignment, StoryIndex, assign_stories, build_story, signature_of
+from syndicator.dedupe import (
+    Assignment,
+    FeedEntryKey,
+    StoryIndex,
+    assign_stories,
+    build_story,
+    signature_of,
+)
 from syndicator.discover import discover_feeds, looks_like_html
 from syndicator.fetch import FetchRequest, FetchResult, fetch_all
 from syndicator.model import KINDS, FeedState, Kind, Partner, StoredEntry, Story
@@ -343,6 +350,30 @@ def _record_failure(store: Store, state: FeedState, message: str) -> FeedReport:
     return FeedReport(state.feed_id, "failed", message)
 
 
+class StoredOfFeed(Mapping[FeedEntryKey, StoredEntry]):
+    """The stored versions of a fetch's entries, read at once, and of any other entry of the
+    feed that dedupe asks for (the one a new GUID replaces: its stored link is kept when
+    nothing but the link's form changed), read when asked."""
+
+    def __init__(self, store: Store, feed_id: str, keys: Sequence[str]) -> None:
+        self._store, self._feed_id = store, feed_id
+        self._read = store.stored_entries(feed_id, keys)
+        self._absent: set[FeedEntryKey] = set()
+
+    def __getitem__(self, key: FeedEntryKey) -> StoredEntry:
+        if key not in self._read and key not in self._absent and key[0] == self._feed_id:
+            self._read.update(self._store.stored_entries(self._feed_id, [key[1]]))
+            if key not in self._read:
+                self._absent.add(key)
+        return self._read[key]
+
+    def __iter__(self) -> Iterator[FeedEntryKey]:
+        return iter(self._read)
+
+    def __len__(self) -> int:
+        return len(self._read)
+
+
 def _store_entries(
     feed: FeedConfig,
     result: FetchResult,
@@ -353,7 +384,7 @@ def _store_entries(
     fetched_at = job.fetched_at
     prepared = context.preparer.take(job) if context.preparer else prepare(job)
     parsed, entries = prepared.feed, prepared.entries
-    stored = context.store.stored_entries(feed.id, [e.entry_key for e in entries])
+    stored = StoredOfFeed(context.store, feed.id, [e.entry_key for e in entries])
     assignments = assign_stories(
         entries, context.index, stored, authority=context.authority, fetched_at=fetched_at
     )

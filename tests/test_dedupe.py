@@ -207,6 +207,21 @@ def test_a_link_written_another_way_is_no_update_and_the_stored_link_stays() -> 
     assert entry_change(stored, fetched, NOW)[1] == "changed"
 
 
+def test_a_new_guid_with_rotated_tracking_parameters_keeps_the_stored_link() -> None:
+    # GUID churn and utm_* rotation in one poll: the item is unchanged, and its published
+    # link stays as first stored (it used to take the new parameters, rewriting the files).
+    index = StoryIndex()
+    link = "https://www.scw.net/n/seoul?utm_source=a"
+    [first] = run([replace(entry("scw", "churn-1", "Seoul twin", link), content_hash="h")], index)
+    key = ("scw", "churn-1")
+    stored = {key: StoredEntry(first.entry, first.story_id, NOW - DAY, NOW - DAY)}
+    rotated = "https://www.scw.net/n/seoul?utm_source=zz"
+    churned = replace(entry("scw", "churn-2", "Seoul twin", rotated), content_hash="h")
+    [again] = run([churned], index, stored)
+    assert (again.rule, again.change, again.replaces) == ("new guid", "unchanged", key)
+    assert again.entry.link == link
+
+
 def test_guessed_date_keeps_the_first_guess() -> None:
     first = replace(entry("scw", "k", "Undated", None, NOW - DAY), published_is_guess=True)
     stored = StoredEntry(first, "s", NOW - DAY, NOW - DAY)

@@ -293,6 +293,20 @@ def test_story_ids_survive_guid_change_restart_and_publish(setup: Setup) -> None
     assert (setup.output / "all.atom").read_bytes() == all_atom
 
 
+def test_guid_churn_with_rotated_tracking_parameters_rewrites_no_file(setup: Setup) -> None:
+    setup.run("fetch")
+    before = {p: (setup.output / p).read_bytes() for p in ("all.atom", "articles.json")}
+    churned = (
+        setup.original("scw-news")
+        .replace(b'<guid isPermaLink="false">scw-', b'<guid isPermaLink="false">v3-scw-')
+        .replace(b"utm_source=rss&amp;utm_medium=feed", b"utm_source=rss2&amp;utm_medium=x")
+    )
+    setup.serve_file("scw-news", churned)
+    result = setup.run("fetch", "--feed", "scw-news")
+    assert "0 new stories, 0 updated; 0 files written" in result.stdout
+    assert {p: (setup.output / p).read_bytes() for p in before} == before
+
+
 def test_changed_story_is_updated_in_place(setup: Setup) -> None:
     setup.run("fetch")
     order = [item["id"] for item in setup.json_feed()["items"]]

@@ -259,7 +259,9 @@ def apply_fetch(
         url=feed.url,
         # A new url's errors are its own: the old one's would start it deep in back-off.
         consecutive_errors=old_state.consecutive_errors if old_state and same_url else 0,
-        last_attempt=result.fetched_at,
+        # Its end: the wait to the next poll counts from there, or a partner that takes
+        # longer than the interval (or the back-off) to answer would be asked back to back.
+        last_attempt=result.fetched_at + timedelta(seconds=result.duration),
         http_status=result.status,
         last_outcome=result.outcome,
         # What the partner asked about the next poll; the service schedules by it.

@@ -107,6 +107,9 @@ class Service:
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )
         self._polls: dict[str, asyncio.Task[None]] = {}  # feed id -> fetch in progress
+        # Feeds edited in feeds.yaml while their fetch was in progress: scheduled as the
+        # edit would have, once that fetch (with the old settings) ends.
+        self._edited_during_poll: set[str] = set()
         # Taken before a fetch starts, so waiting for a turn never eats into its deadline.
         self._fetch_turns = asyncio.Semaphore(max(1, self._options.concurrency))
         self._background: set[asyncio.Task[Any]] = set()  # WebSub pings
@@ -275,6 +278,15 @@ class Service:
             )
         return NextPoll(due, plan.reason)
 
+    def _retried(self, feed: FeedConfig, plan: NextPoll, meant: bool, now: datetime) -> NextPoll:
+        """``plan``, or a poll now when the operator ``meant`` it by editing feeds.yaml: a
+        feed enabled again, or a failing feed's settings fixed, is to be tried now, not after
+        the rest of a back-off, of a partner's Retry-After, or never (410 Gone: the partner
+        may have put it back)."""
+        if meant and (plan.due is None or plan.due > now):
+            return self._schedule_plan(feed, NextPoll(now, _RETRIED), now)
+        return plan
+
     async def _poll_job(self, feed_id: str) -> None:
         """The scheduler's job. The fetch runs as a task of its own, shielded, so stopping the
         scheduler never cuts a fetch short: ``_finish_polls`` decides that."""
@@ -307,9 +319,13 @@ class Service:
             return
         self._metrics.count_new_stories(feed_id, report.new_stories)
         current = self._config.feed(feed_id)  # feeds.yaml may have changed meanwhile
+        edited = feed_id in self._edited_during_poll
+        self._edited_during_poll.discard(feed_id)
         if current is not None and current.enabled and not self._stopping:
             now = datetime.now(UTC)
             plan = self._schedule(current, state, now)
+            if edited and state is not None:
+                plan = self._retried(current, plan, _retry_now(feed_id, (), {feed_id: state}), now)
             _log_report(report, plan, now)
         if report.outcome == "ok":
             self._dirty.set()
@@ -432,14 +448,13 @@ class Service:
                 self._scheduler.remove_job(feed_id)
             log.info("%s: removed or disabled in feeds.yaml; no longer polled", feed_id)
         for feed_id in [*added, *changed]:
-            plan = self._schedule(new_feeds[feed_id], states.get(feed_id), now)
-            if (plan.due is None or plan.due > now) and _retry_now(feed_id, added, states):
-                # Enabled again, or a failing feed's settings fixed: the operator means "try
-                # it now", not after the rest of a back-off, of a partner's Retry-After, or
-                # never (410 Gone: the partner may have put it back).
-                retry = NextPoll(now, "retried after the feeds.yaml edit")
-                plan = self._schedule_plan(new_feeds[feed_id], retry, now)
             log.info("%s: %s feeds.yaml", feed_id, _edit_of(feed_id, added, listed_before))
+            if feed_id in self._polls:  # its job is parked; the poll reschedules it
+                self._edited_during_poll.add(feed_id)
+                log.info("%s: fetch in progress; next poll planned when it ends", feed_id)
+                continue
+            plan = self._schedule(new_feeds[feed_id], states.get(feed_id), now)
+            plan = self._retried(new_feeds[feed_id], plan, _retry_now(feed_id, added, states), now)
             self._log_plan(feed_id, plan, now)
         log.info(
             "%s: reloaded: %s enabled (%d added, %d removed, %d changed)",
@@ -505,6 +520,9 @@ def _log_report(report: FeedReport, plan: NextPoll, now: datetime) -> None:
 def _when(due: datetime, now: datetime) -> str:
     seconds = max(0.0, (due - now).total_seconds())
     return f"in {seconds:.0f} s" if seconds < 120 else f"at {due:%Y-%m-%d %H:%M:%S} UTC"
+
+
+_RETRIED = "retried after the feeds.yaml edit"
 
 
 def _edit_of(feed_id: str, added: Sequence[str], listed_before: set[str]) -> str:

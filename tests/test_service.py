@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import http.server
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -412,6 +413,52 @@ def test_feeds_yaml_edits_are_picked_up_and_invalid_ones_reported(tmp_path: Path
             assert [f["id"] for f in service.status()["feeds"]] == ["one"]
             assert "two: removed or disabled in feeds.yaml" in service.log_text()
         assert service.returncode == 0
+
+
+def test_the_wait_to_the_next_poll_counts_from_the_end_of_the_fetch(tmp_path: Path) -> None:
+    # A partner that takes 2 s to fail, on a 1 s interval: the back-off (1 s after one
+    # error) counted from the start of the fetch had run out by its end, so a partner that
+    # hangs was asked again at once, back to back, holding a fetch slot the whole time.
+    with PartnerServer() as partner:
+        partner.set("/slow.rss", b"oops", status=500, content_type="text/plain", delay=2.0)
+        config = write_config(tmp_path, [("slow", partner.url("/slow.rss"))])
+        with RunningService(config) as service:
+            first = service.wait_for(
+                lambda: (f := service.feed("slow"))["consecutive_errors"] == 1 and f
+            )
+            second = service.wait_for(
+                lambda: (f := service.feed("slow"))["consecutive_errors"] == 2 and f
+            )
+            # 2 s of fetch, then at least the 1 s wait (the attempt is stamped at its end)
+            assert seconds_between(second["last_attempt"], first["last_attempt"]) >= 2.9
+            log = service.log_text()
+            assert "next poll in 0 s (every" not in log and "in 0 s (backing off" not in log
+
+
+def test_an_edit_during_a_fetch_is_applied_when_it_ends(tmp_path: Path) -> None:
+    # The operator raises the timeout of a feed whose fetch (with the old timeout) is in
+    # progress: once that fetch fails, the feed is tried again now with the new one. The
+    # edit used to be dropped, and the feed waited out its back-off (here a minute).
+    with PartnerServer() as partner:
+        partner.set("/hangs.rss", rss("Hangs", "Hangs one"), delay=30.0)
+        config = write_config(tmp_path, [("hangs", partner.url("/hangs.rss"))], interval="1m")
+        text = config.read_text(encoding="utf-8").replace("timeout: 20s", "timeout: 4s")
+        config.write_text(text, encoding="utf-8")
+        with RunningService(config) as service:
+            service.wait_for(lambda: partner.requests_for("/hangs.rss"), "the first request")
+            config.write_text(text.replace("timeout: 4s", "timeout: 30s"), encoding="utf-8")
+            service.wait_for(lambda: "hangs: changed in feeds.yaml" in service.log_text())
+            partner.set("/hangs.rss", rss("Hangs", "Hangs one"))  # answers at once now
+            back = service.wait_for(lambda: (f := service.feed("hangs"))["health"] == "ok" and f)
+            assert len(partner.requests_for("/hangs.rss")) == 2
+            assert back["consecutive_errors"] == 0
+            log = service.log_text()
+            assert "hangs: fetch in progress; next poll planned when it ends" in log
+            assert re.search(
+                r"hangs: no complete response within 4 s .*; "
+                r"next poll in \d s \(retried after the feeds.yaml edit\)",
+                log,
+            )
 
 
 def test_an_operator_can_retry_a_waiting_feed_by_editing_feeds_yaml(tmp_path: Path) -> None:

@@ -518,6 +518,13 @@ async def _final(request: FetchRequest, response: httpx.Response, trail: _Trail)
         # A 304 has no body, but httpx closes a connection whose response was not read to
         # its end: read the nothing, or every not-modified feed costs a new connection.
         await response.aread()
+        if request.etag is None and request.last_modified is None:
+            raise _Failure(
+                "http",
+                f"{request.feed_id}: HTTP 304 Not Modified from {trail.url}, to a request that "
+                "asked for no comparison (no ETag or Last-Modified of ours): the partner's "
+                "server sends no feed",
+            )
         return _Done(
             outcome="not_modified",
             body=None,

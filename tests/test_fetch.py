@@ -150,6 +150,18 @@ def test_if_modified_since_alone_gives_304(server: PartnerServer) -> None:
     assert result.etag is None and result.last_modified == DEFAULT_LAST_MODIFIED
 
 
+def test_a_304_to_a_request_without_validators_is_a_failure(server: PartnerServer) -> None:
+    # Nothing asked "has it changed?": a partner answering 304 anyway sends no feed at all,
+    # and counting it as "not modified" showed the feed healthy forever with no entries.
+    server.set("/rss", b"", status=304, etag=None, last_modified=None)
+    result = fetch1(request(server.url("/rss")))
+    assert (result.outcome, result.status, result.error_kind) == ("failed", 304, "http")
+    assert result.error == (
+        f"scw-news: HTTP 304 Not Modified from {server.url('/rss')}, to a request that asked for "
+        "no comparison (no ETag or Last-Modified of ours): the partner's server sends no feed"
+    )
+
+
 def test_changed_etag_gives_the_new_body(server: PartnerServer) -> None:
     server.set("/rss", RSS + b"<!-- v2 -->")
     result = fetch1(request(server.url("/rss"), etag=server.etag_for(RSS)))

@@ -45,6 +45,11 @@ class Metrics:
             "Publishes that rewrote at least one published file",
             registry=self.registry,
         )
+        self.publish_failures = Counter(
+            "syndicator_publish_failures",
+            "Publishes that failed (the files of the last good one stay; retried every 60 s)",
+            registry=self.registry,
+        )
         self.last_success = Gauge(
             "syndicator_last_success_timestamp_seconds",
             "Unix time of the last successful fetch (ok or not modified) of each feed",

@@ -118,6 +118,8 @@ class Service:
         self._stop = asyncio.Event()
         self._stopping = False
         self._config_problems: list[str] = []
+        # Why the last publish failed (None once one works): in status, /healthz, /metrics.
+        self._publish_error: str | None = None
         site = Site(
             config=lambda: self._config,
             status=self.status,
@@ -244,7 +246,11 @@ class Service:
     def _status(self, config: Config, scheduled: dict[str, datetime | None]) -> dict[str, Any]:
         assert self._store is not None
         return status_document(
-            config, self._store, scheduled=scheduled, config_problems=self._config_problems
+            config,
+            self._store,
+            scheduled=scheduled,
+            config_problems=self._config_problems,
+            publish_error=self._publish_error,
         )
 
     # --- scheduling -----------------------------------------------------------------------
@@ -362,13 +368,15 @@ class Service:
         try:
             written = await self._in_db(self._publish_now, config)
         except (PublishError, StoreError) as error:
-            log.error("%s; retrying in %g s", error, PUBLISH_RETRY)
-            asyncio.get_running_loop().call_later(PUBLISH_RETRY, self._dirty.set)
+            why = str(error).rstrip(".")  # a sentence: it goes on after a semicolon
+            log.error("%s; retrying in %g s", why, PUBLISH_RETRY)
+            self._publish_failed(why)
             return
-        except Exception:  # a bug: keep serving the files we have, and try again later
+        except Exception as error:  # a bug: keep serving the files we have, try again later
             log.exception("publishing failed; retrying in %g s", PUBLISH_RETRY)
-            asyncio.get_running_loop().call_later(PUBLISH_RETRY, self._dirty.set)
+            self._publish_failed(f"internal error: {error!r}")
             return
+        self._publish_error = None
         if not written:
             return
         self._metrics.publishes.inc()
@@ -377,6 +385,17 @@ class Service:
             ping = asyncio.create_task(ping_hub(config.site.websub_hub, topics, user_agent(config)))
             self._background.add(ping)
             ping.add_done_callback(self._background.discard)
+
+    def _publish_failed(self, why: str) -> None:
+        """Note a failed publish where operators look, and try again later; the files of
+        the last publish stay (each is replaced whole, or not at all)."""
+        when = datetime.now(UTC)
+        self._publish_error = (
+            f"publishing failed at {when:%Y-%m-%d %H:%M:%S} UTC: {why}; "
+            f"retrying every {PUBLISH_RETRY:g} s"
+        )
+        self._metrics.publish_failures.inc()
+        asyncio.get_running_loop().call_later(PUBLISH_RETRY, self._dirty.set)
 
     # --- reloading feeds.yaml ---------------------------------------------------------------
 
@@ -486,6 +505,8 @@ class Service:
         for name, task in self._tasks.items():
             if task.done():
                 return f"the {name} has stopped"
+        if self._publish_error is not None:  # members' files are going stale
+            return self._publish_error
         late = datetime.now(UTC) - STALLED_AFTER
         for job in self._scheduler.get_jobs():
             due = job.next_run_time

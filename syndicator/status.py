@@ -83,6 +83,7 @@ def unreadable_config_document(
         "entries": None,
         "running": None,
         "config_problems": list(problems),
+        "publish_error": None,
         "feeds": [],
     }
 
@@ -94,11 +95,13 @@ def status_document(
     *,
     scheduled: Mapping[str, datetime | None] | None = None,
     config_problems: Sequence[str] = (),
+    publish_error: str | None = None,
 ) -> dict[str, Any]:
     """Everything ``status`` shows, for people (as a table) and scripts (as JSON).
 
-    The service passes ``scheduled`` (its jobs' next run times) and ``config_problems``
-    (why the last edit of feeds.yaml was refused while it runs on the previous one).
+    The service passes ``scheduled`` (its jobs' next run times), ``config_problems``
+    (why the last edit of feeds.yaml was refused while it runs on the previous one) and
+    ``publish_error`` (why its last publish failed).
     """
     moment = now or datetime.now(UTC)
     states = store.feed_states()
@@ -114,6 +117,7 @@ def status_document(
         "entries": counts["entries"],
         "running": asdict(holder) if holder else None,
         "config_problems": list(config_problems),
+        "publish_error": publish_error,
         "feeds": [
             feed_status(feed, states.get(feed.id), moment, scheduled) for feed in config.feeds
         ],

@@ -31,6 +31,8 @@ from partner_server import PartnerServer
 from prometheus_client.parser import text_string_to_metric_families
 from running_service import RunningService
 
+from syndicator.service import PUBLISH_RETRY
+
 
 def rss(title: str, *items: str) -> bytes:
     """A small RSS 2.0 feed without <ttl>, one item per title."""
@@ -431,8 +433,6 @@ def test_the_wait_to_the_next_poll_counts_from_the_end_of_the_fetch(tmp_path: Pa
             )
             # 2 s of fetch, then at least the 1 s wait (the attempt is stamped at its end)
             assert seconds_between(second["last_attempt"], first["last_attempt"]) >= 2.9
-            log = service.log_text()
-            assert "next poll in 0 s (every" not in log and "in 0 s (backing off" not in log
 
 
 def test_an_edit_during_a_fetch_is_applied_when_it_ends(tmp_path: Path) -> None:
@@ -459,6 +459,27 @@ def test_an_edit_during_a_fetch_is_applied_when_it_ends(tmp_path: Path) -> None:
                 r"next poll in \d s \(retried after the feeds.yaml edit\)",
                 log,
             )
+
+
+def test_a_failing_publish_shows_in_status_healthz_and_metrics(tmp_path: Path) -> None:
+    # A file where the partners/ folder goes: every publish fails on it. It was only in the
+    # log; /healthz said ok and the members' files went stale without anyone seeing it.
+    with PartnerServer() as partner:
+        partner.set("/one.rss", rss("One", "First story"))
+        config = write_config(tmp_path, [("one", partner.url("/one.rss"))])
+        (tmp_path / "public").mkdir()
+        (tmp_path / "public" / "partners").write_text("not a folder", encoding="utf-8")
+        with RunningService(config) as service:
+            status = service.wait_for(lambda: (s := service.status())["publish_error"] and s)
+            assert "partners" in status["publish_error"]
+            assert status["publish_error"].endswith(f"; retrying every {PUBLISH_RETRY:g} s")
+            health = service.get("/healthz")
+            assert health.status == 503
+            assert health.body.decode().startswith("unhealthy: publishing failed at ")
+            assert ".;" not in status["publish_error"]
+            assert status["publish_error"] in service.get("/status").body.decode()
+            metrics = service.get("/metrics").body.decode()
+            assert re.search(r"^syndicator_publish_failures_total [1-9]", metrics, re.M)
 
 
 def test_an_operator_can_retry_a_waiting_feed_by_editing_feeds_yaml(tmp_path: Path) -> None:

@@ -591,7 +591,8 @@ def _same_item_new_guid(new: IndexedEntry, old: IndexedEntry) -> Verdict | None:
     """Whether ``old``, of the same feed and no longer listed, is ``new`` under a new GUID.
 
     The same link with a like title (a partner may fix a typo as it churns GUIDs), or the
-    same title and text. A new item on an old item's page ("/webinars") is not the old item.
+    same title and text; without links on either, a like title and most of the text. A new
+    item on an old item's page ("/webinars") is not the old item.
     """
     a, b = similarity.decode(new.signature), similarity.decode(old.signature)
     if not _numbers_agree(a, b):
@@ -605,6 +606,12 @@ def _same_item_new_guid(new: IndexedEntry, old: IndexedEntry) -> Verdict | None:
         if like_title or (text is not None and text >= TEXT_MATCHES):
             return Verdict("new guid", 1.0, old.key)
         return None
+    if not (new.canonical_url or old.canonical_url) and text is not None:
+        # Neither has a link: its key is a hash of its title and text, which any edit
+        # changes. A like title over most of the same text is the item edited.
+        like_title = same_title or similarity.jaccard(a.title_words, b.title_words) >= 0.5
+        if like_title and text >= TEXT_MATCHES:
+            return Verdict("new guid", round(text, 3), old.key)
     if not same_title or len(new.title_key) < 8:
         return None
     if new.content_hash == old.content_hash:

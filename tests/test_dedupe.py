@@ -585,6 +585,33 @@ def test_a_guid_given_to_another_item_with_no_text_as_the_oldest_falls_off() -> 
     ]
 
 
+def test_an_item_without_guid_or_link_keeps_its_story_through_edits() -> None:
+    # Its key is a hash of its title and text, so each edit makes a new key: the edited
+    # item was a new story every time, and the old versions stayed published beside it.
+    def linkless(key: str, title: str, text: str) -> Entry:
+        return replace(texted("nolink", key, title, text), link=None, canonical_url=None)
+
+    text = (
+        "Traffic lights in Seoul are getting smarter with sensors across the city centre "
+        "districts, and the city will publish their timings as open data from March."
+    )
+    index = StoryIndex()
+    [first] = run([linkless("h1", "Traffic lights in Seoul", text)], index)
+    [titled] = run([linkless("h2", "Smart traffic lights in Seoul", text)], index)
+    assert (titled.rule, titled.story_id, titled.replaces) == (
+        "new guid",
+        first.story_id,
+        ("nolink", "h1"),
+    )
+    edited = text.replace("from March", "from April, after a pilot")
+    [retexted] = run([linkless("h3", "Smart traffic lights in Seoul", edited)], index)
+    assert (retexted.rule, retexted.story_id) == ("new guid", first.story_id)
+    # Another item of the feed, also without a link, is another story.
+    other = "Busan opens a harbour data platform to start-ups and researchers from next year."
+    [busan] = run([linkless("h4", "Busan harbour data platform", other)], index)
+    assert busan.rule == "new story"
+
+
 def test_a_story_takes_no_second_entry_of_one_feed() -> None:
     index = StoryIndex()
     [a] = run([texted("wego", "1", "WeGO and SCW share content with members", RELEASE)], index)

@@ -30,6 +30,7 @@ tests/test_parse.py):
 from __future__ import annotations
 
 import calendar
+import email.utils
 import hashlib
 import html
 import io
@@ -641,14 +642,27 @@ def _entry_date(entry: Mapping[str, Any], key: str) -> datetime | None:
     the written one), ``events.zone_of`` reads the abbreviation, as it does for webinar
     times; an abbreviation neither knows stays UTC.
     """
-    moment = _from_struct(_get(entry, f"{key}_parsed"))
-    match = _ZONE_ABBREVIATION_AT_END.search(_text(_get(entry, key)))
+    written = _text(_get(entry, key))
+    moment = _from_struct(_get(entry, f"{key}_parsed")) or _without_zone(written)
+    match = _ZONE_ABBREVIATION_AT_END.search(written)
     if moment is None or match is None:
         return moment
     zone = zone_of(match[3])
     if zone is None or (moment.hour, moment.minute) != (int(match[1]), int(match[2])):
         return moment  # unknown, or feedparser applied the offset itself
     return moment.replace(tzinfo=zone).astimezone(UTC)
+
+
+def _without_zone(written: str) -> datetime | None:
+    """An RFC 822 date without a zone ("Sat, 05 Dec 2026 10:00:00"), which feedparser
+    gives up on: read as UTC, as feedparser reads an ISO 8601 date without one."""
+    try:
+        moment = email.utils.parsedate_to_datetime(written) if written else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment is None or moment.tzinfo is not None:
+        return None  # with a zone, feedparser would have read it: not a date it can take
+    return moment.replace(tzinfo=UTC)
 
 
 def _from_struct(value: object) -> datetime | None:

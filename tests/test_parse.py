@@ -610,6 +610,19 @@ def test_the_feeds_own_title_is_plain_text_as_entry_titles_are() -> None:
     assert parse(json_feed, "application/feed+json").title == "J Feed"
 
 
+def test_an_rfc_822_date_without_a_zone_is_read_as_utc() -> None:
+    # feedparser gives up on it (an ISO date without a zone it reads as UTC): the item was
+    # dated when first seen, and jumped to the top of every feed.
+    body = rss(
+        "<item><title>A</title><pubDate>Sat, 05 Dec 2026 10:00:00</pubDate></item>"
+        "<item><title>B</title><pubDate>Sat, 05 Dec 2026 10:00</pubDate></item>"
+        "<item><title>C</title><pubDate>next Tuesday</pubDate></item>"
+    )
+    a, b, c = parse(body).entries
+    assert a.published == b.published == datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
+    assert c.published is None
+
+
 def test_thumbnail_from_media_content_and_bad_ttl() -> None:
     body = rss(
         "<item><title>A</title>"

@@ -490,6 +490,13 @@ def _describe_bozo(exc: object) -> str:
 def _bozo_warning(exc: object) -> str:
     """What a feed that was read despite ``exc`` warns its operator of."""
     if isinstance(exc, xml.sax.SAXParseException):
+        if exc.getMessage() == "undefined entity":  # HTML's &eacute; or &nbsp; in XML
+            # feedparser's lenient parser knows HTML's entities: nothing is missing.
+            return (
+                f"the feed uses an entity XML does not define ({_describe_bozo(exc)}), such "
+                "as &nbsp; or &eacute;: it was read anyway, but strict readers refuse it; "
+                "tell the partner"
+            )
         return (
             f"the feed is malformed or cut off ({_describe_bozo(exc)}): entries after that "
             "point are missing; tell the partner"

@@ -623,6 +623,21 @@ def test_an_rfc_822_date_without_a_zone_is_read_as_utc() -> None:
     assert c.published is None
 
 
+def test_html_entities_in_xml_warn_without_claiming_entries_are_missing() -> None:
+    # The lenient parser reads such a feed whole: "entries after that point are missing"
+    # sent the operator after entries that were all there.
+    body = rss(
+        "<item><title>Caf&eacute; data&nbsp;day</title><link>https://p.org/1</link></item>"
+        "<item><title>Two</title><link>https://p.org/2</link></item>"
+        "<item><title>Three</title><link>https://p.org/3</link></item>"
+    )
+    feed = parse(body)
+    assert [e.title for e in feed.entries] == ["Caf\u00e9 data\u00a0day", "Two", "Three"]
+    assert feed.warning is not None
+    assert feed.warning.startswith("the feed uses an entity XML does not define (")
+    assert "missing" not in feed.warning and feed.warning.endswith("; tell the partner")
+
+
 def test_thumbnail_from_media_content_and_bad_ttl() -> None:
     body = rss(
         "<item><title>A</title>"

@@ -390,7 +390,11 @@ def _store_entries(
     assignments = assign_stories(
         entries, context.index, stored, authority=context.authority, fetched_at=fetched_at
     )
-    warning = _warnings(state.warning, f"{feed.id}: {parsed.warning}" if parsed.warning else None)
+    warning = _warnings(
+        state.warning,
+        f"{feed.id}: {parsed.warning}" if parsed.warning else None,
+        _emptied_warning(feed, prepared.entry_count, context.store),
+    )
     state = replace(
         state,
         title=parsed.title or None,
@@ -408,6 +412,17 @@ def _store_entries(
         note = f", {prepared.excluded} excluded by feeds.yaml filters"
         report = replace(report, message=report.message + note)
     return report
+
+
+def _emptied_warning(feed: FeedConfig, entry_count: int, store: Store) -> str | None:
+    """A feed that lists nothing where it listed entries: still "ok" (a partner may clear
+    its feed on purpose), but said, so a broken feed generator does not go unnoticed."""
+    if entry_count or not store.has_entries(feed.id):
+        return None
+    return (
+        f"{feed.id}: the feed lists no entries now; the stories it carried stay published; "
+        "tell the partner if that is not expected"
+    )
 
 
 def _entries_report(

@@ -340,6 +340,11 @@ class Store:
                 [(sig, feed_id, key) for (feed_id, key), sig in signatures.items()],
             )
 
+    def has_entries(self, feed_id: str) -> bool:
+        """Whether any entry of ``feed_id`` is stored (the primary key's prefix: one probe)."""
+        row = self._db.execute("SELECT 1 FROM entries WHERE feed_id = ? LIMIT 1", (feed_id,))
+        return row.fetchone() is not None
+
     def stored_entries(self, feed_id: str, keys: Iterable[str]) -> dict[FeedEntryKey, StoredEntry]:
         wanted = list(keys)
         result: dict[FeedEntryKey, StoredEntry] = {}

@@ -409,6 +409,24 @@ def test_a_moved_feed_that_is_cut_off_warns_of_both(setup: Setup) -> None:
         assert [any(line.endswith(w) for line in logged) for w in (moved, cut_off)] == [1, 1]
 
 
+def test_a_feed_that_empties_is_ok_with_a_warning_and_keeps_its_stories(setup: Setup) -> None:
+    setup.run("fetch")
+    titles = set(setup.ids_by_title())
+    original = setup.original("scw-news")
+    empty = original[: original.index(b"<item>")] + original[original.rindex(b"</item>") + 7 :]
+    setup.serve_file("scw-news", empty)
+    for outcome in ("1 ok, 0 not modified", "0 ok, 1 not modified"):  # then 304, same body
+        assert f"1 feed: {outcome}" in setup.run("fetch", "--feed", "scw-news").stdout
+        status = json.loads(setup.run("status", "--json").stdout)
+        [scw] = [f for f in status["feeds"] if f["id"] == "scw-news"]
+        assert (scw["health"], scw["entries"]) == ("ok", 0)
+        assert scw["warning"] == (
+            "scw-news: the feed lists no entries now; the stories it carried stay published; "
+            "tell the partner if that is not expected"
+        )
+    assert set(setup.ids_by_title()) == titles
+
+
 def test_every_feed_failing_exits_2_and_keeps_the_published_files(setup: Setup) -> None:
     setup.run("fetch")
     before = setup.mtimes()

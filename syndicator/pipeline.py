@@ -273,7 +273,7 @@ def apply_fetch(
         state,
         etag=result.etag,
         last_modified=result.last_modified,
-        last_success=result.fetched_at,
+        last_success=state.last_attempt,  # the same moment: the end of this fetch
         consecutive_errors=0,
         last_error=None,
         warning=_redirect_warning(feed, result),

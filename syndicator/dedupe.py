@@ -29,10 +29,11 @@ merged.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import sys
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple, Protocol
@@ -453,14 +454,29 @@ def _lead_text(sanitized_html: str) -> str:
     return sanitized_text(head)
 
 
-def mint_story_id(authority: str, entry: Entry, first_seen: datetime) -> str:
+def mint_story_id(
+    authority: str,
+    entry: Entry,
+    first_seen: datetime,
+    taken: Callable[[str], bool] = lambda _: False,
+) -> str:
     """A ``tag:`` URI (RFC 4151) for a new story, derived from the entry that started it.
 
     Computed once and stored; never recomputed, so later changes to the entry, the partner's
-    GUIDs or which copy is shown cannot move it.
+    GUIDs or which copy is shown cannot move it. An id already ``taken`` (a GUID given to
+    another item the same day, its first item having moved on under a key of its own) is
+    derived again with the item's page (or title) and a counter.
     """
-    digest = hashlib.sha256(f"{entry.feed_id}\x00{entry.entry_key}".encode()).hexdigest()[:20]
-    return f"tag:{authority},{first_seen:%Y-%m-%d}:{entry.feed_id}/{digest}"
+    seed = f"{entry.feed_id}\x00{entry.entry_key}"
+    page = entry.canonical_url or entry.title_key
+    for attempt in itertools.count():
+        if attempt:
+            seed = f"{entry.feed_id}\x00{entry.entry_key}\x00{page}\x00{attempt}"
+        digest = hashlib.sha256(seed.encode()).hexdigest()[:20]
+        story_id = f"tag:{authority},{first_seen:%Y-%m-%d}:{entry.feed_id}/{digest}"
+        if not taken(story_id):
+            return story_id
+    raise AssertionError("unreachable: itertools.count() does not end")
 
 
 def entry_change(
@@ -735,7 +751,7 @@ class _Fetch:
             return replace(renamed, decoded=decoded)
         best = self._verified_stories(probe, candidates)
         if not best:
-            story_id = mint_story_id(self.authority, entry, self.fetched_at)
+            story_id = mint_story_id(self.authority, entry, self.fetched_at, self._taken_id)
             return Assignment(entry, story_id, "new story", "new", decoded=decoded)
         kept, merges = _merge_plan(best, self.index)
         verdict = best[kept]
@@ -744,6 +760,10 @@ class _Fetch:
             merges=merges, merged_by=tuple((best[m].rule, best[m].score) for m in merges),
             decoded=decoded,
         )  # fmt: skip
+
+    def _taken_id(self, story_id: str) -> bool:
+        index = self.index
+        return story_id in index.created or story_id in index.merged_into or story_id in self.taken
 
     def _same_item_new_guid(
         self, entry: Entry, probe: IndexedEntry, candidates: Candidates

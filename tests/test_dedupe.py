@@ -612,6 +612,23 @@ def test_an_item_without_guid_or_link_keeps_its_story_through_edits() -> None:
     assert busan.rule == "new story"
 
 
+def test_a_guid_used_again_the_same_day_mints_a_story_id_of_its_own() -> None:
+    # Numbered by place, two a feed: [Oslo, Bogota], [New York, Oslo], [Lyon, New York].
+    # Guid 1 is free again for Lyon (Oslo moved on under a key of its own), and the id
+    # minted from "feed + guid 1" on the same day was Oslo's: Lyon took Oslo's story.
+    lyon = ("lyon", "Robot parking garage opens in Lyon", "")
+    new_york = ("new-york", "New York opens a curb data exchange", "")
+    oslo, bogota = ((slug, title, "") for slug, title, _ in (OSLO, BOGOTA))
+    index = StoryIndex()
+    first = run(_by_position(oslo, bogota), index)
+    second = run(_by_position(new_york, oslo), index)
+    third = run(_by_position(lyon, new_york), index)
+    assert second[1].story_id == first[0].story_id  # Oslo keeps its id
+    assert third[0].rule == "new story"
+    assert third[0].story_id not in {a.story_id for a in (*first, *second)}
+    assert third[1].story_id == second[0].story_id  # New York keeps its id
+
+
 def test_a_story_takes_no_second_entry_of_one_feed() -> None:
     index = StoryIndex()
     [a] = run([texted("wego", "1", "WeGO and SCW share content with members", RELEASE)], index)

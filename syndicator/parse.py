@@ -467,18 +467,44 @@ def _parse_with_feedparser(body: bytes, content_type: str | None, url: str) -> P
     feed_language = _text(_get(feed, "language")) or None
     inherited_authors = _names(_get(feed, "authors")) if version.startswith("atom") else ()
     xcal = _xcal_prefixes(_get(result, "namespaces"))
+    broken = bozo_exception is not None
+    # What the lenient parser read of an entry never closed (cut in the middle: a title and
+    # half a link) would replace the stored entry, or make a story with a broken link.
+    left_out = broken and bool(entries) and _cut_inside_an_entry(body)
+    cut_off = left_out or (broken and _cut_off(body))
     parsed_entries = tuple(
-        _map_entry(entry, url, feed_language, inherited_authors, xcal) for entry in entries
+        _map_entry(entry, url, feed_language, inherited_authors, xcal)
+        for entry in (entries[:-1] if left_out else entries)
     )
+    warning = None
+    if bozo_exception is not None:
+        warning = _bozo_warning(bozo_exception, cut_off=cut_off, left_out=left_out)
     return ParsedFeed(
         format=version or "unknown",
         title=feed_title,
         link=_text(_get(feed, "link")) or None,
         language=feed_language,
         entries=parsed_entries,
-        warning=_bozo_warning(bozo_exception) if bozo_exception is not None else None,
+        warning=warning,
         ttl_minutes=_positive_int(_get(feed, "ttl")),
     )
+
+
+_CLOSED_AT_END = re.compile(rb"(?:</[A-Za-z_][\w:.-]*\s*>|-->)\s*\Z")
+_ENTRY_OPENS = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s>/]")
+_ENTRY_CLOSES = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?(?:item|entry)\s*>")
+
+
+def _cut_off(body: bytes) -> bool:
+    """Whether the document stops before its end (the last thing in it is no closing tag)."""
+    return _CLOSED_AT_END.search(body[-512:]) is None
+
+
+def _cut_inside_an_entry(body: bytes) -> bool:
+    """Whether the last entry of a broken document was opened and never closed."""
+    opens = [m.start() for m in _ENTRY_OPENS.finditer(body)]
+    closes = [m.start() for m in _ENTRY_CLOSES.finditer(body)]
+    return bool(opens) and (not closes or opens[-1] > closes[-1])
 
 
 def _describe_bozo(exc: object) -> str:
@@ -487,10 +513,17 @@ def _describe_bozo(exc: object) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _bozo_warning(exc: object) -> str:
-    """What a feed that was read despite ``exc`` warns its operator of."""
+def _bozo_warning(exc: object, *, cut_off: bool = False, left_out: bool = False) -> str:
+    """What a feed that was read despite ``exc`` warns its operator of: ``cut_off``, the
+    document stops before its end; ``left_out``, in the middle of an entry, left out."""
     if isinstance(exc, xml.sax.SAXParseException):
-        if exc.getMessage() == "undefined entity":  # HTML's &eacute; or &nbsp; in XML
+        if left_out:
+            return (
+                f"the feed is malformed or cut off ({_describe_bozo(exc)}): the last entry, "
+                "cut in the middle, was left out, and entries after it are missing; tell "
+                "the partner"
+            )
+        if exc.getMessage() == "undefined entity" and not cut_off:  # &eacute; in XML
             # feedparser's lenient parser knows HTML's entities: nothing is missing.
             return (
                 f"the feed uses an entity XML does not define ({_describe_bozo(exc)}), such "

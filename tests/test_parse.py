@@ -116,11 +116,11 @@ ROWS = [
         utc("2024-01-02 08:04:05"),
         None,
     ),
-    Row(
+    Row(  # cut inside its second item, which is left out (it would wipe the stored one)
         "truncated.xml",
         "text/xml",
         "rss20",
-        2,
+        1,
         "12345",
         "Seoul expands its digital twin to every district",
         "/news/seoul-digital-twin",
@@ -636,6 +636,30 @@ def test_html_entities_in_xml_warn_without_claiming_entries_are_missing() -> Non
     assert feed.warning is not None
     assert feed.warning.startswith("the feed uses an entity XML does not define (")
     assert "missing" not in feed.warning and feed.warning.endswith("; tell the partner")
+
+
+def test_an_entry_cut_in_the_middle_is_left_out_and_the_cut_is_reported() -> None:
+    # The lenient parser keeps what it read of the last item: a title and half a link, no
+    # guid, no text. Taken as an entry, it replaced the stored item (its text gone) or
+    # became a story of its own with a broken link.
+    whole = rss(
+        "<item><title>One</title><link>https://p.org/1</link><guid>g1</guid>"
+        "<description>Text one</description></item>"
+        "<item><title>Caf&eacute; two</title><link>https://p.org/2</link><guid>g2</guid>"
+        "<description>Text two</description></item>"
+    )
+    cut = whole[: whole.index(b"<link>https://p.org/2") + len(b"<link>https://p.o")]
+    feed = parse(cut)
+    assert [e.guid for e in feed.entries] == ["g1"]
+    assert feed.warning is not None
+    assert feed.warning.startswith("the feed is malformed or cut off (")
+    assert "the last entry, cut in the middle, was left out" in feed.warning
+    # cut between two items: every item read is whole, and kept
+    between = whole[: whole.index(b"</item>") + len(b"</item>")]
+    feed = parse(between)
+    assert [e.guid for e in feed.entries] == ["g1"]
+    assert feed.warning is not None and "left out" not in feed.warning
+    assert feed.warning.startswith("the feed is malformed or cut off (")
 
 
 def test_thumbnail_from_media_content_and_bad_ttl() -> None:

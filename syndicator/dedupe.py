@@ -125,6 +125,9 @@ class Verdict:
     rule: MatchRule
     score: float
     via: FeedEntryKey
+    # False: the title alone, with no text on one side to confirm it. Enough to join a
+    # story, not to merge two (a copy without text agrees with every same-titled story).
+    confirmed: bool = True
 
 
 Block = tuple[int, ...]  # ordinals in StoryIndex.rows, oldest first
@@ -590,7 +593,7 @@ def _text_verdict(
     )
     if same_kind and titles.same and apart <= TITLE_DAYS and text_agrees:
         score = titles.jaccard if text is None else (titles.jaccard + text) / 2
-        return Verdict("title", round(score, 3), old.key)
+        return Verdict("title", round(score, 3), old.key, confirmed=text is not None)
     if text is None or text < TEXT_MATCHES:
         return None
     score = round((titles.jaccard + text) / 2, 3)
@@ -815,15 +818,16 @@ class _Fetch:
 def _merge_plan(best: Mapping[str, Verdict], index: StoryIndex) -> tuple[str, tuple[str, ...]]:
     """The story the entry joins and the stories merged into it.
 
-    Stories are taken best verdict first; each joins the group unless it shares a feed with
-    it (a partner's two items stay two stories). The oldest story of the group keeps its id.
+    Stories are taken confirmed verdicts first, then best first; each joins the group
+    unless it shares a feed with it (a partner's two items stay two stories) or its verdict
+    is not ``confirmed``. The oldest story of the group keeps its id.
     """
-    ranked = sorted(best, key=lambda s: (-best[s].score, s))
+    ranked = sorted(best, key=lambda s: (not best[s].confirmed, -best[s].score, s))
     group = [ranked[0]]
     feeds = set(index.feeds_of_story(ranked[0]))
     for story_id in ranked[1:]:
         story_feeds = index.feeds_of_story(story_id)
-        if feeds.isdisjoint(story_feeds):
+        if best[story_id].confirmed and feeds.isdisjoint(story_feeds):
             group.append(story_id)
             feeds |= story_feeds
     kept = min(group, key=lambda s: (index.created.get(s, len(index.created)), s))

@@ -509,6 +509,28 @@ def test_a_long_title_in_common_with_texts_sharing_nothing_is_two_stories() -> N
     assert (b.story_id, b.rule) == (a.story_id, "title")
 
 
+def test_a_copy_without_text_does_not_merge_two_stories_kept_apart() -> None:
+    # Two partners' roundups under one long title stay apart by their texts; a third
+    # partner's title-only copy agrees with both (nothing to contradict) and merged them,
+    # for good. It joins one of them.
+    title = "Smart city news roundup for this week"
+    barcelona = (
+        "This week: Barcelona expands its superblocks to four more districts, Helsinki tests "
+        "autonomous buses on a new suburban route, and Singapore opens its digital twin."
+    )
+    toronto = (
+        "In this edition: Toronto revisits waterfront data governance after public "
+        "consultation, Amsterdam publishes its algorithm register, and Seoul adds lights."
+    )
+    index = StoryIndex()
+    [first] = run([texted("one", "r1", title, barcelona)], index)
+    [second] = run([texted("two", "r2", title, toronto, NOW + 2 * DAY)], index)
+    assert second.story_id != first.story_id
+    [third] = run([texted("three", "r3", title, "", NOW + DAY)], index)
+    assert third.rule == "title" and third.story_id in (first.story_id, second.story_id)
+    assert third.merges == ()
+
+
 def _by_position(*items: tuple[str, str, str]) -> list[Entry]:
     """A fetch of a partner that numbers its items by place: guid 1 is the newest."""
     return [

@@ -261,7 +261,7 @@ def apply_fetch(
         consecutive_errors=old_state.consecutive_errors if old_state and same_url else 0,
         # Its end: the wait to the next poll counts from there, or a partner that takes
         # longer than the interval (or the back-off) to answer would be asked back to back.
-        last_attempt=result.fetched_at + timedelta(seconds=result.duration),
+        last_attempt=_second_up(result.fetched_at + timedelta(seconds=result.duration)),
         http_status=result.status,
         last_outcome=result.outcome,
         # What the partner asked about the next poll; the service schedules by it.
@@ -293,6 +293,13 @@ def apply_fetch(
     except Exception as error:  # a bug or a feed we did not foresee: it stays with this feed
         log.exception("%s: unexpected error while processing the feed", feed.id)
         return _record_failure(context.store, state, f"{feed.id}: internal error: {error!r}")
+
+
+def _second_up(moment: datetime) -> datetime:
+    """``moment`` rounded up to a whole second, as the store keeps it: rounded down, a
+    second could come off the wait to the next poll."""
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
 
 
 def _redirect_warning(feed: FeedConfig, result: FetchResult) -> str | None:

@@ -25,6 +25,7 @@ import hashlib
 import logging
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,6 +53,7 @@ class LoggedRequest(NamedTuple):
     method: str
     path: str
     headers: dict[str, str]
+    received_at: float = 0.0  # time.monotonic() when the request line was read
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +293,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _respond(self, *, send_body: bool) -> None:
         partner = cast(_HTTPServer, self.server).partner
         headers = {name.lower(): value for name, value in self.headers.items()}
-        partner._record(LoggedRequest(self.command, self.path, headers))
+        partner._record(LoggedRequest(self.command, self.path, headers, time.monotonic()))
         route = partner._route(self.path)
         try:
             if route is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import itertools
 import json
 import re
 import sqlite3
@@ -433,6 +434,8 @@ def test_the_wait_to_the_next_poll_counts_from_the_end_of_the_fetch(tmp_path: Pa
             )
             # 2 s of fetch, then at least the 1 s wait (the attempt is stamped at its end)
             assert seconds_between(second["last_attempt"], first["last_attempt"]) >= 2.9
+            asked = [r.received_at for r in partner.requests_for("/slow.rss")]
+            assert all(b - a >= 3.0 for a, b in itertools.pairwise(asked)), asked
             partner.set("/slow.rss", rss("Slow", "Slow one"), delay=2.0)
             back = service.wait_for(lambda: (f := service.feed("slow"))["health"] == "ok" and f)
             assert back["last_success"] == back["last_attempt"]  # one moment: the fetch's end

@@ -273,7 +273,8 @@ def apply_fetch(
         state,
         etag=result.etag,
         last_modified=result.last_modified,
-        last_success=state.last_attempt,  # the same moment: the end of this fetch
+        # When this fetch began: the moment its entries count as seen (``last_seen``).
+        last_success=result.fetched_at,
         consecutive_errors=0,
         last_error=None,
         warning=_redirect_warning(feed, result),

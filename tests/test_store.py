@@ -83,9 +83,15 @@ def test_a_merge_is_recorded_with_the_rule_that_matched_the_merged_story(tmp_pat
     # The bridge matched the older story by title and the newer by canonical URL: the alias
     # used to be recorded with the title verdict (that of the story kept).
     title = "WeGO and SCW share content with members"
-    old = replace(entry("1", title, "wego"), published=NOW - timedelta(days=2))
-    newer = replace(entry("2", title, "scw"), published=NOW + timedelta(days=3))
-    bridge = entry("2", title, "lab")  # scw's page, between the two dates
+    text = (
+        "<p>WeGO and SmartCitiesWorld will share articles, research and webinar listings "
+        "with the members of both networks from January, the two organisations said.</p>"
+    )  # the bridge's title match with the old story confirmed by the text (a title alone
+    # joins one story and merges none)
+    other = "<p>Readers of the site can now find partner news in a section of its own.</p>"
+    old = replace(entry("1", title, "wego"), published=NOW - timedelta(days=2), summary=text)
+    newer = replace(entry("2", title, "scw"), published=NOW + timedelta(days=3), summary=other)
+    bridge = replace(entry("2", title, "lab"), summary=text)  # scw's page, between the dates
     with Store(tmp_path / "s.db") as store:
         index = apply(store, [old])
         index = apply(store, [newer], index)

@@ -794,6 +794,7 @@ class _Fetch:
         feed_id, index = probe.key[0], self.index
         decoded: similarity.Signature | None = None
         best: dict[str, Verdict] = {}
+        contradicted: set[str] = set()  # a copy's title agrees, its text says otherwise
         for row in candidates.others:
             old = index.row(row)
             same_url = row in candidates.same_url
@@ -808,11 +809,24 @@ class _Fetch:
             else:  # the texts decide; the new entry's lead is decoded once, if ever
                 decoded = decoded or similarity.decode(probe.signature)
                 verdict = _text_verdict(probe, old, found, decoded)
+                if verdict is None and _texts_disagree(decoded, old):
+                    contradicted.add(story_id)
             if verdict is not None and (
                 story_id not in best or verdict.score > best[story_id].score
             ):
                 best[story_id] = verdict
-        return best
+        # A title alone (a copy without text) is no match for a story whose copies with
+        # text disagree with this entry's: joined through the bare copy, the story would
+        # gather stories their texts keep apart.
+        return {s: v for s, v in best.items() if v.confirmed or s not in contradicted}
+
+
+def _texts_disagree(new_signature: similarity.Signature, old: IndexedEntry) -> bool:
+    """Whether both leads are long enough to compare and share too little to agree."""
+    lead = similarity.decode(old.signature).lead
+    if min(len(new_signature.lead), len(lead)) < MIN_LEAD_SHINGLES:
+        return False
+    return similarity.containment(new_signature.lead, lead) < TITLE_TEXT_AGREES
 
 
 def _merge_plan(best: Mapping[str, Verdict], index: StoryIndex) -> tuple[str, tuple[str, ...]]:
@@ -883,10 +897,12 @@ def choose_shown_copy(copies: Sequence[StoredEntry], priorities: Mapping[str, in
 
 def completeness(entry: Entry) -> int:
     """How much of a story a copy gives members, in coarse steps so small edits don't flip
-    the shown copy: its text in steps of 500 characters (up to 10), full text, a link, files."""
+    the shown copy: any text, its text in steps of 500 characters (up to 10), full text, a
+    link, files."""
     text = entry.content or entry.summary
     return (
-        min(len(text) // 500, 10)
+        bool(text.strip())  # some text beats none, however short
+        + min(len(text) // 500, 10)
         + bool(entry.content)
         + bool(entry.link)
         + bool(entry.enclosures)

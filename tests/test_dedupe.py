@@ -529,6 +529,26 @@ def test_a_copy_without_text_does_not_merge_two_stories_kept_apart() -> None:
     [third] = run([texted("three", "r3", title, "", NOW + DAY)], index)
     assert third.rule == "title" and third.story_id in (first.story_id, second.story_id)
     assert third.merges == ()
+    # The title-only copy first: the first roundup joins it, and the second, whose text
+    # contradicts the first's, used to join the same story through it.
+    index = StoryIndex()
+    [bare] = run([texted("three", "r3", title, "", NOW + DAY)], index)
+    [one] = run([texted("one", "r1", title, barcelona)], index)
+    [two] = run([texted("two", "r2", title, toronto, NOW + 2 * DAY)], index)
+    assert one.story_id == bare.story_id
+    assert two.rule == "new story" and two.story_id != one.story_id
+
+
+def test_a_copy_with_a_short_text_is_shown_before_one_without() -> None:
+    # Text counted in steps of 500 characters: 230 characters tied with none, and the
+    # partner seen first, with no text at all, was the copy members read.
+    bare = replace(texted("three", "r3", "Roundup", ""), summary="", content="")
+    short = texted("one", "r1", "Roundup", "Barcelona expands its superblocks. " * 6)
+    copies = [
+        StoredEntry(bare, "s", NOW - DAY, NOW, started_story=True),
+        StoredEntry(short, "s", NOW, NOW),
+    ]
+    assert choose_shown_copy(copies, {}).entry.feed_id == "one"
 
 
 def _by_position(*items: tuple[str, str, str]) -> list[Entry]:

@@ -572,15 +572,19 @@ def _url_or_titles(
     return _Titles(jaccard, same_title, shortest)
 
 
+def _lead_containment(a: frozenset[int], b: frozenset[int]) -> float | None:
+    """How much of the shorter text lead is in the other; None when either is too short to
+    confirm or contradict anything."""
+    if min(len(a), len(b)) < MIN_LEAD_SHINGLES:
+        return None
+    return similarity.containment(a, b)
+
+
 def _text_verdict(
-    new: IndexedEntry, old: IndexedEntry, titles: _Titles, new_signature: similarity.Signature
+    new: IndexedEntry, old: IndexedEntry, titles: _Titles, text: float | None
 ) -> Verdict | None:
     """Whether ``old`` is a copy of the story of ``new``, whose titles agree (``titles``):
-    the texts' leads decide."""
-    lead = similarity.decode(old.signature).lead
-    text: float | None = None
-    if min(len(new_signature.lead), len(lead)) >= MIN_LEAD_SHINGLES:
-        text = similarity.containment(new_signature.lead, lead)
+    the texts' leads decide (``text``: their ``_lead_containment``)."""
     same_kind = new.kind == old.kind
     apart = abs(new.published - old.published)
     # A long title, word for word, the same days, is one story even when each partner
@@ -616,9 +620,7 @@ def _same_item_new_guid(new: IndexedEntry, old: IndexedEntry) -> Verdict | None:
     a, b = similarity.decode(new.signature), similarity.decode(old.signature)
     if not _numbers_agree(a, b):
         return None
-    text: float | None = None
-    if min(len(a.lead), len(b.lead)) >= MIN_LEAD_SHINGLES:
-        text = similarity.containment(a.lead, b.lead)
+    text = _lead_containment(a.lead, b.lead)
     same_title = new.title_key == old.title_key
     if new.canonical_url and new.canonical_url == old.canonical_url:
         like_title = same_title or similarity.jaccard(a.title_words, b.title_words) >= 0.5
@@ -707,8 +709,9 @@ def _own_key_if_reused(
     a, b = similarity.decode(entry.signature), similarity.decode(old.signature)
     if similarity.jaccard(a.title_words, b.title_words) >= CLOSE_TITLES / 2:
         return entry  # a moved page with a reworded title is still the partner's item
-    if min(len(a.lead), len(b.lead)) >= MIN_LEAD_SHINGLES:
-        if similarity.containment(a.lead, b.lead) >= TITLE_TEXT_AGREES:
+    text = _lead_containment(a.lead, b.lead)
+    if text is not None:
+        if text >= TITLE_TEXT_AGREES:
             return entry
     elif not _pages_moved_along(entry, old, listed_urls, index):
         # Too little text to tell (a listing of titles and links): the GUID says it is the
@@ -808,8 +811,9 @@ class _Fetch:
                 verdict: Verdict | None = found
             else:  # the texts decide; the new entry's lead is decoded once, if ever
                 decoded = decoded or similarity.decode(probe.signature)
-                verdict = _text_verdict(probe, old, found, decoded)
-                if verdict is None and _texts_disagree(decoded, old):
+                text = _lead_containment(decoded.lead, similarity.decode(old.signature).lead)
+                verdict = _text_verdict(probe, old, found, text)
+                if verdict is None and text is not None and text < TITLE_TEXT_AGREES:
                     contradicted.add(story_id)
             if verdict is not None and (
                 story_id not in best or verdict.score > best[story_id].score
@@ -819,14 +823,6 @@ class _Fetch:
         # text disagree with this entry's: joined through the bare copy, the story would
         # gather stories their texts keep apart.
         return {s: v for s, v in best.items() if v.confirmed or s not in contradicted}
-
-
-def _texts_disagree(new_signature: similarity.Signature, old: IndexedEntry) -> bool:
-    """Whether both leads are long enough to compare and share too little to agree."""
-    lead = similarity.decode(old.signature).lead
-    if min(len(new_signature.lead), len(lead)) < MIN_LEAD_SHINGLES:
-        return False
-    return similarity.containment(new_signature.lead, lead) < TITLE_TEXT_AGREES
 
 
 def _merge_plan(best: Mapping[str, Verdict], index: StoryIndex) -> tuple[str, tuple[str, ...]]:
